@@ -343,25 +343,25 @@ func timeoutBounded(c *C, open Opener) {
 	}
 }
 
+// Wait stays on the check's goroutine (the collector); Wake and Close come
+// from another one, as the contract allows.
 func wakeUnblocks(c *C, open Opener) {
 	n := openOrSkip(c, open)
 	ev := make([]notify.Event, 4)
-	done := make(chan error, 1)
+	wakeErr := make(chan error, 1)
 	go func() {
-		_, err := n.Wait(ev, 1, notify.Forever)
-		done <- err
+		time.Sleep(20 * time.Millisecond)
+		wakeErr <- n.Wake()
 	}()
-	time.Sleep(20 * time.Millisecond)
-	if err := n.Wake(); err != nil {
-		c.Fatalf("Wake: %v", err)
+	start := time.Now()
+	if _, err := n.Wait(ev, 1, 10*time.Second); err != nil {
+		c.Errorf("woken Wait returned %v", err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			c.Errorf("woken Wait returned %v", err)
-		}
-	case <-time.After(5 * time.Second):
-		c.Fatalf("Wake did not unblock Wait within 5s")
+	if err := <-wakeErr; err != nil {
+		c.Errorf("Wake: %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		c.Errorf("Wake did not unblock Wait: it returned after %v", el)
 	}
 }
 
@@ -383,22 +383,20 @@ func wakeBeforeWait(c *C, open Opener) {
 func closeUnblocks(c *C, open Opener) {
 	n := openOrSkip(c, open)
 	ev := make([]notify.Event, 4)
-	done := make(chan error, 1)
+	closeErr := make(chan error, 1)
 	go func() {
-		_, err := n.Wait(ev, 1, notify.Forever)
-		done <- err
+		time.Sleep(20 * time.Millisecond)
+		closeErr <- n.Close()
 	}()
-	time.Sleep(20 * time.Millisecond)
-	if err := n.Close(); err != nil {
-		c.Fatalf("Close: %v", err)
+	start := time.Now()
+	if _, err := n.Wait(ev, 1, 10*time.Second); !errors.Is(err, notify.ErrClosed) {
+		c.Errorf("Wait during Close returned %v, want ErrClosed", err)
 	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, notify.ErrClosed) {
-			c.Errorf("Wait after Close returned %v, want ErrClosed", err)
-		}
-	case <-time.After(5 * time.Second):
-		c.Fatalf("Close did not unblock Wait within 5s")
+	if err := <-closeErr; err != nil {
+		c.Errorf("Close: %v", err)
+	}
+	if el := time.Since(start); el > 5*time.Second {
+		c.Errorf("Close did not unblock Wait: it returned after %v", el)
 	}
 }
 

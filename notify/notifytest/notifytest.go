@@ -78,6 +78,11 @@ func runCheck(ck check, open Opener) *C {
 	c := &C{}
 	done := make(chan struct{})
 	go func() {
+		// Each check runs on a locked OS thread: backends bound to their
+		// creating thread (io_uring SINGLE_ISSUER|DEFER_TASKRUN) see one
+		// task, as a workload's pinned consumer would give them.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		defer close(done)
 		defer func() {
 			for i := len(c.cleanup) - 1; i >= 0; i-- {
