@@ -12,11 +12,12 @@ const (
 	CallCommit                    // ring release: kevent_commit
 	CallWake                      // waking a waiter: eventfd write, futex wake
 	CallHook                      // a kernel-side helper thread's calls (kevent's emulated fd hook)
+	CallFire                      // the producer firing a user source (kevent READY), the stand-in for an eventfd write
 	CallOther                     // anything else
 	NumSyscallKinds
 )
 
-var syscallKindNames = [NumSyscallKinds]string{"ctl", "wait", "submit", "commit", "wake", "hook", "other"}
+var syscallKindNames = [NumSyscallKinds]string{"ctl", "wait", "submit", "commit", "wake", "hook", "fire", "other"}
 
 func (k SyscallKind) String() string {
 	if k < NumSyscallKinds {
@@ -43,6 +44,13 @@ func (c SyscallCounts) Sub(o SyscallCounts) SyscallCounts {
 		c[i] -= o[i]
 	}
 	return c
+}
+
+// Collector sums the kinds made on the collecting side: everything but the
+// producer's firing and a helper thread's calls. This is the figure results
+// show as system calls per event.
+func (c SyscallCounts) Collector() uint64 {
+	return c.Total() - c[CallFire] - c[CallHook]
 }
 
 // Map returns the non-zero counts by kind name, for result files.

@@ -1,0 +1,210 @@
+package epoll
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/gate"
+	"kbench/notify"
+)
+
+// wakeKey is the epoll data of the wake eventfd; registrations use index+1.
+const wakeKey = 0
+
+type reg struct {
+	fd    int
+	token uint64
+	live  bool
+}
+
+// Notifier is an epoll instance plus a wake eventfd.
+type Notifier struct {
+	epfd, wakefd int
+	regs         []reg       // by index; data word = index+1
+	free         []int32     // reusable indexes
+	byFD         map[int]int32
+	kbuf         []unix.EpollEvent // kernel-side event buffer, grown once
+	pwait2       bool              // epoll_pwait2 available
+	wakeBuf      [8]byte
+	gate         gate.Gate
+	calls        notify.Counters
+}
+
+// New creates an epoll instance.
+func New() (*Notifier, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("epoll_create1: %w", err)
+	}
+	wakefd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, fmt.Errorf("eventfd: %w", err)
+	}
+	n := &Notifier{epfd: epfd, wakefd: wakefd, byFD: make(map[int]int32), pwait2: true}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	setData(&ev, wakeKey)
+	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
+		n.closeFDs()
+		return nil, fmt.Errorf("epoll_ctl add wake eventfd: %w", err)
+	}
+	return n, nil
+}
+
+func (n *Notifier) closeFDs() {
+	unix.Close(n.epfd)
+	unix.Close(n.wakefd)
+}
+
+// Caps: level, edge and oneshot, all native.
+func (n *Notifier) Caps() notify.Caps {
+	t := notify.Of(notify.Level, notify.Edge, notify.Oneshot)
+	return notify.Caps{Triggers: t, Native: t, Interests: notify.Readable | notify.Writable}
+}
+
+// Syscalls reports the counters.
+func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
+
+// setData stores a 64-bit cookie in epoll_event's data union (Fd and Pad
+// are its two 32-bit halves in x/sys's layout).
+func setData(ev *unix.EpollEvent, key uint64) {
+	ev.Fd = int32(uint32(key))
+	ev.Pad = int32(uint32(key >> 32))
+}
+
+func data(ev *unix.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// events translates an Interest and Trigger into epoll flags.
+func events(in notify.Interest, tr notify.Trigger) (uint32, error) {
+	if !in.Valid() {
+		return 0, fmt.Errorf("interest %v: %w", in, notify.ErrInvalid)
+	}
+	var e uint32
+	if in&notify.Readable != 0 {
+		e |= unix.EPOLLIN | unix.EPOLLRDHUP
+	}
+	if in&notify.Writable != 0 {
+		e |= unix.EPOLLOUT
+	}
+	switch tr {
+	case notify.Level:
+	case notify.Edge:
+		e |= unix.EPOLLET
+	case notify.Oneshot:
+		e |= unix.EPOLLONESHOT
+	default:
+		return 0, fmt.Errorf("epoll trigger %v: %w", tr, errors.ErrUnsupported)
+	}
+	return e, nil
+}
+
+func (n *Notifier) ctl(op, fd int, e uint32, key uint64) error {
+	ev := unix.EpollEvent{Events: e}
+	setData(&ev, key)
+	n.calls.Inc(notify.CallCtl)
+	return unix.EpollCtl(n.epfd, op, fd, &ev)
+}
+
+// Add registers fd.
+func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	e, err := events(in, tr)
+	if err != nil {
+		return err
+	}
+	if _, ok := n.byFD[fd]; ok {
+		return fmt.Errorf("epoll add fd %d: %w", fd, os.ErrExist)
+	}
+	var idx int32
+	if k := len(n.free); k > 0 {
+		idx = n.free[k-1]
+		n.free = n.free[:k-1]
+	} else {
+		idx = int32(len(n.regs))
+		n.regs = append(n.regs, reg{})
+	}
+	if err := n.ctl(unix.EPOLL_CTL_ADD, fd, e, uint64(idx)+1); err != nil {
+		n.free = append(n.free, idx)
+		return fmt.Errorf("epoll_ctl add fd %d: %w", fd, err)
+	}
+	n.regs[idx] = reg{fd: fd, token: token, live: true}
+	n.byFD[fd] = idx
+	return nil
+}
+
+// Modify replaces fd's registration; for Oneshot it re-arms.
+func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	e, err := events(in, tr)
+	if err != nil {
+		return err
+	}
+	idx, ok := n.byFD[fd]
+	if !ok {
+		return fmt.Errorf("epoll modify fd %d: %w", fd, os.ErrNotExist)
+	}
+	if err := n.ctl(unix.EPOLL_CTL_MOD, fd, e, uint64(idx)+1); err != nil {
+		return fmt.Errorf("epoll_ctl mod fd %d: %w", fd, err)
+	}
+	n.regs[idx].token = token
+	return nil
+}
+
+// Remove unregisters fd.
+func (n *Notifier) Remove(fd int) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	idx, ok := n.byFD[fd]
+	if !ok {
+		return fmt.Errorf("epoll remove fd %d: %w", fd, os.ErrNotExist)
+	}
+	delete(n.byFD, fd)
+	n.regs[idx] = reg{}
+	n.free = append(n.free, idx)
+	if err := n.ctl(unix.EPOLL_CTL_DEL, fd, 0, 0); err != nil {
+		return fmt.Errorf("epoll_ctl del fd %d: %w", fd, err)
+	}
+	return nil
+}
+
+// Wake makes a blocked (or the next) Wait return.
+func (n *Notifier) Wake() error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	return n.wake()
+}
+
+func (n *Notifier) wake() error {
+	one := [8]byte{1}
+	n.calls.Inc(notify.CallWake)
+	if _, err := unix.Write(n.wakefd, one[:]); err != nil && err != unix.EAGAIN {
+		return fmt.Errorf("eventfd write: %w", err)
+	}
+	return nil
+}
+
+// Close wakes any waiter, waits for it to leave, then closes the fds.
+func (n *Notifier) Close() error {
+	if !n.gate.Close() {
+		return notify.ErrClosed
+	}
+	n.wake()
+	n.gate.WaitIdle()
+	n.closeFDs()
+	return nil
+}

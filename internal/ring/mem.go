@@ -1,0 +1,61 @@
+package ring
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// CacheLine is the coherence granule the layouts pad to (64 on amd64).
+const CacheLine = int(unsafe.Sizeof(cpu.CacheLinePad{}))
+
+// alignedBytes returns n zeroed bytes whose first byte is cache-line aligned.
+//
+// The rings use ordinary Go memory (make) rather than an anonymous mmap:
+// nothing has to be unmapped, the GC never moves heap objects so the
+// alignment holds for the slice's lifetime, and a ring built over mmap'd
+// kernel memory only needs a different []byte. The alignment is computed
+// from the address, but the address is never turned back into a pointer.
+func alignedBytes(n int) []byte {
+	b := make([]byte, n+CacheLine)
+	addr := uintptr(unsafe.Pointer(&b[0]))
+	off := int(-addr & uintptr(CacheLine-1))
+	return b[off : off+n : off+n]
+}
+
+// u32 is the atomic view of the 4 bytes at mem[off:]; off must be 4-aligned
+// relative to an aligned base. The index expression keeps the bounds check.
+func u32(mem []byte, off int) *atomic.Uint32 {
+	_ = mem[off+3]
+	return (*atomic.Uint32)(unsafe.Pointer(&mem[off]))
+}
+
+// u64 is the atomic view of the 8 bytes at mem[off:]; off must be 8-aligned.
+func u64(mem []byte, off int) *atomic.Uint64 {
+	_ = mem[off+7]
+	return (*atomic.Uint64)(unsafe.Pointer(&mem[off]))
+}
+
+// checkRecord validates a payload size shared by the index designs.
+func checkRecord(op string, slots, size int) error {
+	if slots < 2 {
+		return fmt.Errorf("%s: %d slots, need at least 2: %w", op, slots, os.ErrInvalid)
+	}
+	if size < 8 || size%8 != 0 {
+		return fmt.Errorf("%s: record size %d, need a multiple of 8 and at least 8: %w", op, size, os.ErrInvalid)
+	}
+	if slots > 1<<30 || size > 1<<20 {
+		return fmt.Errorf("%s: %d slots of %d bytes is too large: %w", op, slots, size, os.ErrInvalid)
+	}
+	return nil
+}
+
+// pad keeps fields that different sides write on different cache lines.
+type pad [64]byte
+
+// Compile-time check that pad covers the platform's line (cpu.CacheLinePad
+// is 64 on amd64, arm64 Linux and most others; grow pad if that changes).
+var _ [64 - unsafe.Sizeof(cpu.CacheLinePad{})]byte

@@ -1,0 +1,50 @@
+//go:build amd64 && !race && !ring_seqcst
+
+package ring
+
+import (
+	"sync/atomic"
+	"unsafe"
+)
+
+// ReleaseStoreAsm reports whether storeRelease is the assembly MOV (true) or
+// sync/atomic's sequentially consistent Store (false). Results record it.
+const ReleaseStoreAsm = true
+
+// storeRelease32 publishes v at w with release semantics and no more.
+//
+// Why a plain MOV is enough on amd64. Under x86-TSO a store is never
+// reordered with an earlier load or an earlier store of the same CPU, and
+// stores become visible to other CPUs in program order. So once another CPU
+// observes this store, it also observes every payload byte written before it
+// (producer side), and no load issued before it can still be pending
+// (consumer side: the slot's payload was read before the slot is handed
+// back, so the producer cannot overwrite bytes the consumer has yet to read).
+// That is exactly a release store; the acquire side is atomic.Load, which is
+// also a plain MOV on amd64. What TSO does allow — a later load passing this
+// store — is the store→load (Dekker) pattern only sequential consistency
+// forbids, and the rings never depend on it: no side decides anything from
+// "my store and then your store" ordering; each index or word has one
+// writer. sync/atomic.Store must forbid it, so it is an XCHG (an implicit
+// LOCK, a full barrier that drains the store buffer), which is what this
+// function avoids.
+//
+// The compiler is the other half: Go may not move memory operations across
+// a call to an assembly function it cannot inline or inspect, so the payload
+// stores stay before this call and payload loads stay before the consumer's
+// Release. The function is marked noescape and NOSPLIT so that the call is
+// cheap (no stack check, no heap escape of w).
+//
+// Under the race detector this file is not built (release_other.go is):
+// the detector cannot see assembly stores, so it would miss the
+// happens-before edge and report false races on the payload.
+func storeRelease32(w *atomic.Uint32, v uint32) { movl((*uint32)(unsafe.Pointer(w)), v) }
+
+// storeRelease64 is storeRelease32 for 64-bit indices.
+func storeRelease64(w *atomic.Uint64, v uint64) { movq((*uint64)(unsafe.Pointer(w)), v) }
+
+//go:noescape
+func movl(p *uint32, v uint32)
+
+//go:noescape
+func movq(p *uint64, v uint64)
