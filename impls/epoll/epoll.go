@@ -23,8 +23,8 @@ type reg struct {
 // Notifier is an epoll instance plus a wake eventfd.
 type Notifier struct {
 	epfd, wakefd int
-	regs         []reg       // by index; data word = index+1
-	free         []int32     // reusable indexes
+	regs         []reg   // by index; data word = index+1
+	free         []int32 // reusable indexes
 	byFD         map[int]int32
 	kbuf         []unix.EpollEvent // kernel-side event buffer, grown once
 	pwait2       bool              // epoll_pwait2 available

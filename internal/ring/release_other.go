@@ -8,12 +8,13 @@ import "sync/atomic"
 // sync/atomic's sequentially consistent Store (false). Results record it.
 const ReleaseStoreAsm = false
 
-// storeRelease32 falls back to sync/atomic's Store, which is at least a
-// release. It is used on every platform without an assembly release store,
-// with the ring_seqcst build tag (to measure what XCHG costs), and on amd64
-// under the race detector, which sees sync/atomic operations
-// as synchronisation but cannot see an assembly MOV (see release_amd64.go).
-func storeRelease32(w *atomic.Uint32, v uint32) { w.Store(v) } // pairs with the caller's partner Load
+// storeRelease32 is sync/atomic's Store: sequentially consistent, so at
+// least a release. It is used on platforms without an assembly release
+// store, with the build tag ring_seqcst (to measure what the XCHG costs on
+// amd64; see release_amd64.go), and under the race detector, which sees
+// sync/atomic operations as synchronisation but cannot see an assembly
+// store. The caller's comment names the load it pairs with.
+func storeRelease32(w *atomic.Uint32, v uint32) { w.Store(v) }
 
 // storeRelease64 is storeRelease32 for 64-bit indices.
 func storeRelease64(w *atomic.Uint64, v uint64) { w.Store(v) }

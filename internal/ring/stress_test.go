@@ -16,6 +16,9 @@ type spsc interface {
 
 // stressEvents is how many records a stress run moves; small under -race.
 func stressEvents() int {
+	if raceEnabled {
+		return 5000
+	}
 	if testing.Short() {
 		return 20000
 	}

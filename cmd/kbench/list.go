@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"kbench/impls/all"
+	"kbench/notify"
+	"kbench/workloads"
+)
+
+func listCmd(w io.Writer, args []string) error {
+	if len(args) > 0 {
+		return usagef("list takes no arguments")
+	}
+	fmt.Fprintln(w, "backends (variant: trigger, sources; capabilities as opened on this machine):")
+	for _, v := range all.Variants() {
+		fmt.Fprintf(w, "  %-24s %-9s %-4s %s\n", v.ID(), v.Trigger, v.Sources, capsLine(v))
+		if v.Note != "" {
+			fmt.Fprintf(w, "  %-24s %s\n", "", v.Note)
+		}
+		if len(v.Params) > 0 {
+			fmt.Fprintf(w, "  %-24s params: %s\n", "", params(v.Params))
+		}
+	}
+	fmt.Fprintln(w, "\nworkloads:")
+	for _, wl := range workloads.All() {
+		fmt.Fprintf(w, "  %-10s %s\n", wl.Name, wl.Desc)
+		for _, p := range wl.Params {
+			fmt.Fprintf(w, "  %-10s   %s=%d (quick %d): %s\n", "", p.Name, p.Default, p.Quick, p.Help)
+		}
+	}
+	return nil
+}
+
+// capsLine opens the variant once to ask what it can do here.
+func capsLine(v notify.Variant) string {
+	n, err := v.Open(notify.Options{MaxSources: 16, HelperCPU: -1, Params: v.Params})
+	if err != nil {
+		if notify.IsUnavailable(err) {
+			return "unavailable: " + err.Error()
+		}
+		return "error: " + err.Error()
+	}
+	defer n.Close()
+	c := n.Caps()
+	s := "triggers=" + c.Triggers.String() + " native=" + c.Native.String()
+	if c.UserSources {
+		s += " user-sources"
+	}
+	if c.Emulated {
+		s += " emulated"
+	}
+	return s
+}
+
+func params(p map[string]int) string {
+	var parts []string
+	for k, v := range p {
+		parts = append(parts, k+"="+strconv.Itoa(v))
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,305 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"kbench/impls/all"
+	"kbench/internal/cpu"
+	"kbench/notify"
+	"kbench/results"
+	"kbench/results/table"
+	"kbench/workloads"
+)
+
+// usageError: bad input; one line on stderr and exit 2.
+type usageError struct{ error }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitError carries a chosen exit code (a failed row makes `run` exit 1).
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e exitError) Error() string { return e.msg }
+
+const usage = `usage: kbench <command> [flags]
+
+commands:
+  run     run workloads over backends and write results (kbench run -h)
+  list    show backends, their variants and capabilities, and workloads
+`
+
+func run(stdout, stderr io.Writer, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usagef("no command given")
+	}
+	switch args[0] {
+	case "run":
+		return runCmd(stdout, stderr, args[1:])
+	case "list":
+		return listCmd(stdout, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return usagef("unknown command %q (commands: run, list)", args[0])
+}
+
+type runFlags struct {
+	impl, workload, cpus, placement, wait, out, set string
+	duration, warmup                                time.Duration
+	reps                                            int
+	quick, noFiles                                  bool
+}
+
+func runCmd(stdout, stderr io.Writer, args []string) error {
+	var f runFlags
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&f.impl, "impl", "all", "backends: all, a backend name (epoll) or a variant (epoll/lt), comma-separated")
+	fs.StringVar(&f.workload, "workload", "all", "workloads, comma-separated, or all (see kbench list)")
+	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (default 100ms; --quick 20ms)")
+	fs.DurationVar(&f.warmup, "warmup", -1, "length of the discarded warm-up repetition (default 50ms; --quick 10ms)")
+	fs.IntVar(&f.reps, "reps", 0, "repetitions per row (default 6; --quick 3)")
+	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
+	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
+	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
+	fs.StringVar(&f.set, "set", "", "workload and variant parameters, name=value,… (sources=64,zach_n=256)")
+	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
+	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
+	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err}
+	}
+	if fs.NArg() > 0 {
+		return usagef("unexpected argument %q", fs.Arg(0))
+	}
+	cfg, err := f.config()
+	if err != nil {
+		return err
+	}
+	variants, err := all.Select(f.impl)
+	if err != nil {
+		return usageError{err}
+	}
+	wls, err := selectWorkloads(f.workload)
+	if err != nil {
+		return err
+	}
+	if err := checkParams(cfg.Params, wls, variants); err != nil {
+		return err
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	file := &results.File{
+		Schema:  results.Schema,
+		Started: time.Now().UTC(),
+		Env:     results.CollectEnv(append([]string{"kbench", "run"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
+	}
+	prog := newProgress(stderr, len(wls)*len(variants))
+	for _, w := range wls {
+		for _, v := range variants {
+			if ctx.Err() != nil {
+				break
+			}
+			prog.step(w.Name + " " + v.ID())
+			file.Results = append(file.Results, w.Run(ctx, v, cfg))
+		}
+	}
+	prog.done()
+	file.Finished = time.Now().UTC()
+	file.Complete = ctx.Err() == nil
+
+	for _, w := range wls {
+		var rows []results.Result
+		for _, r := range file.Results {
+			if r.Workload == w.Name {
+				rows = append(rows, r)
+			}
+		}
+		if len(rows) > 0 {
+			if err := table.Render(stdout, w.Name, rows); err != nil {
+				return err
+			}
+		}
+	}
+	if !f.noFiles {
+		paths, err := writeFiles(f.out, file)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "\nresults: %s\n", strings.Join(paths, " "))
+	}
+	if !file.Complete {
+		return exitError{code: 130, msg: "interrupted: the rows that finished were saved, marked incomplete"}
+	}
+	var failed []string
+	for _, r := range file.Results {
+		if r.Status == results.StatusFailed {
+			failed = append(failed, r.ID())
+		}
+	}
+	if len(failed) > 0 {
+		return exitError{code: 1, msg: fmt.Sprintf("%d row(s) failed: %s", len(failed), strings.Join(failed, "; "))}
+	}
+	return nil
+}
+
+func (f runFlags) config() (workloads.Config, error) {
+	cfg := workloads.Config{Duration: 100 * time.Millisecond, Warmup: 50 * time.Millisecond, Reps: 6, Quick: f.quick, Params: map[string]int{}}
+	if f.quick {
+		cfg.Duration, cfg.Warmup, cfg.Reps = 20*time.Millisecond, 10*time.Millisecond, 3
+	}
+	if f.duration < 0 {
+		return cfg, usagef("--duration %v: must be positive", f.duration)
+	}
+	if f.duration > 0 {
+		cfg.Duration = f.duration
+	}
+	if f.warmup >= 0 {
+		cfg.Warmup = f.warmup
+	}
+	if f.reps < 0 {
+		return cfg, usagef("--reps %d: must be at least 1", f.reps)
+	}
+	if f.reps > 0 {
+		cfg.Reps = f.reps
+	}
+	switch f.wait {
+	case workloads.WaitBlock, workloads.WaitSpin, workloads.WaitHybrid:
+		cfg.Wait = f.wait
+	default:
+		return cfg, usagef("--wait %q: want block, spin or hybrid", f.wait)
+	}
+	allowed, err := cpu.Allowed()
+	if err != nil {
+		return cfg, err
+	}
+	var cpus []int
+	if f.cpus == "" {
+		cpus = allowed
+		if len(cpus) > 2 {
+			cpus = cpus[:2]
+		}
+	} else {
+		if cpus, err = cpu.ParseList(f.cpus); err != nil {
+			return cfg, usagef("--cpus: %v", err)
+		}
+		for _, c := range cpus {
+			if !contains(allowed, c) {
+				return cfg, usagef("--cpus: CPU %d is not available to this process (allowed: %v)", c, allowed)
+			}
+		}
+	}
+	cfg.ProducerCPU, cfg.ConsumerCPU = cpus[0], cpus[0]
+	if len(cpus) > 1 {
+		cfg.ConsumerCPU = cpus[1]
+	}
+	switch f.placement {
+	case "cross":
+		if cfg.ProducerCPU == cfg.ConsumerCPU {
+			return cfg, usagef("--placement=cross needs two CPUs, have %v", cpus)
+		}
+	case "same":
+		cfg.ConsumerCPU = cfg.ProducerCPU
+	default:
+		return cfg, usagef("--placement %q: want cross or same", f.placement)
+	}
+	if f.set != "" {
+		for _, kv := range strings.Split(f.set, ",") {
+			k, v, ok := strings.Cut(kv, "=")
+			n, err := strconv.Atoi(v)
+			if !ok || err != nil || k == "" {
+				return cfg, usagef("--set %q: want name=integer", kv)
+			}
+			cfg.Params[k] = n
+		}
+	}
+	return cfg, nil
+}
+
+func contains(s []int, x int) bool {
+	for _, v := range s {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+func selectWorkloads(spec string) ([]workloads.Workload, error) {
+	if spec == "all" || spec == "" {
+		return workloads.All(), nil
+	}
+	var out []workloads.Workload
+	for _, name := range strings.Split(spec, ",") {
+		w, err := workloads.Find(strings.TrimSpace(name))
+		if err != nil {
+			var names []string
+			for _, w := range workloads.All() {
+				names = append(names, w.Name)
+			}
+			return nil, usagef("%v (known: %s)", err, strings.Join(names, ", "))
+		}
+		out = append(out, w)
+	}
+	return out, nil
+}
+
+// checkParams refuses a --set name no selected workload or variant knows, so
+// a typo does not silently run the defaults.
+func checkParams(p map[string]int, wls []workloads.Workload, vs []notify.Variant) error {
+	for name := range p {
+		known := false
+		for _, w := range wls {
+			for _, wp := range w.Params {
+				known = known || wp.Name == name
+			}
+		}
+		for _, v := range vs {
+			_, ok := v.Params[name]
+			known = known || ok
+		}
+		if !known {
+			return usagef("--set %s: no selected workload or variant has that parameter (see kbench list)", name)
+		}
+	}
+	return nil
+}
+
+func writeFiles(dir string, f *results.File) ([]string, error) {
+	base := "kbench-" + f.Started.Format("20060102-150405")
+	jsonPath := results.FreeName(dir, base, ".json")
+	stem := strings.TrimSuffix(filepath.Base(jsonPath), ".json")
+	benchPath := filepath.Join(dir, stem+".bench")
+	csvPath := filepath.Join(dir, stem+".csv")
+	if err := results.WriteJSON(jsonPath, f); err != nil {
+		return nil, err
+	}
+	if err := results.WriteBenchFile(benchPath, f); err != nil {
+		return nil, err
+	}
+	if err := results.WriteCSVFile(csvPath, f); err != nil {
+		return nil, err
+	}
+	return []string{jsonPath, benchPath, csvPath}, nil
+}

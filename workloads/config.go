@@ -1,0 +1,136 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strconv"
+	"time"
+
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Wait strategies for the collecting side.
+const (
+	WaitBlock  = "block"  // Wait with a blocking timeout
+	WaitSpin   = "spin"   // Wait with timeout 0 in a loop
+	WaitHybrid = "hybrid" // spin a while, then block
+)
+
+// Config is what the command line decides for every workload.
+type Config struct {
+	ProducerCPU int // -1: unpinned
+	ConsumerCPU int
+	Duration    time.Duration // per repetition
+	Warmup      time.Duration // one discarded repetition of this length
+	Reps        int
+	Wait        string
+	Quick       bool
+	// Params override workload parameters by name (sources=64).
+	Params map[string]int
+}
+
+// Placement names the CPU arrangement for results.
+func (c Config) Placement() string {
+	if c.ProducerCPU == c.ConsumerCPU {
+		return "same"
+	}
+	return "cross"
+}
+
+// Param is one tunable of a workload.
+type Param struct {
+	Name    string
+	Default int
+	Quick   int // default under --quick
+	Help    string
+}
+
+// Workload is one kind of measurement.
+type Workload struct {
+	Name   string
+	Desc   string
+	Params []Param
+	// Run measures one backend variant and returns its row. It never
+	// panics on a refused mechanism: the row says skipped with the reason.
+	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
+}
+
+// All lists the workloads in suite order.
+func All() []Workload {
+	return []Workload{Fanin}
+}
+
+// Find returns the workload called name.
+func Find(name string) (Workload, error) {
+	for _, w := range All() {
+		if w.Name == name {
+			return w, nil
+		}
+	}
+	return Workload{}, fmt.Errorf("unknown workload %q", name)
+}
+
+// param resolves a workload parameter: command line, then quick or normal default.
+func (c Config) param(w Workload, name string) int {
+	if v, ok := c.Params[name]; ok {
+		return v
+	}
+	for _, p := range w.Params {
+		if p.Name == name {
+			if c.Quick && p.Quick != 0 {
+				return p.Quick
+			}
+			return p.Default
+		}
+	}
+	panic("workload " + w.Name + " has no parameter " + name)
+}
+
+// baseParams records the common parameters of a row.
+func (c Config) baseParams(v notify.Variant) map[string]string {
+	p := map[string]string{
+		"trigger":      v.Trigger.String(),
+		"sources_kind": v.Sources.String(),
+		"placement":    c.Placement(),
+		"producer_cpu": strconv.Itoa(c.ProducerCPU),
+		"consumer_cpu": strconv.Itoa(c.ConsumerCPU),
+		"wait":         c.Wait,
+		"duration":     c.Duration.String(),
+		"warmup":       c.Warmup.String(),
+		"reps":         strconv.Itoa(c.Reps),
+	}
+	if v.Note != "" && len(v.Note) >= 8 && v.Note[:8] == "emulated" {
+		p["emulated"] = "true"
+	}
+	names := make([]string, 0, len(v.Params))
+	for k := range v.Params {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		val := v.Params[k]
+		if o, ok := c.Params[k]; ok {
+			val = o
+		}
+		p[k] = strconv.Itoa(val)
+	}
+	return p
+}
+
+// options builds the Notifier options for a variant: its own parameters,
+// overridden from the command line; helpers share the producer's CPU, where
+// the kernel's softirq work for the producer's writes would run.
+func (c Config) options(v notify.Variant, maxSources int) notify.Options {
+	o := notify.Options{MaxSources: maxSources, HelperCPU: c.ProducerCPU, Params: map[string]int{}}
+	for k, val := range v.Params {
+		o.Params[k] = val
+	}
+	for k, val := range c.Params {
+		if _, ok := v.Params[k]; ok {
+			o.Params[k] = val
+		}
+	}
+	return o
+}

@@ -1,0 +1,318 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/clock"
+	"kbench/internal/cpu"
+	"kbench/internal/rusage"
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Fanin: S sources fired by a producer on one CPU, collected on another.
+var Fanin = Workload{
+	Name: "fanin",
+	Desc: "S sources fired by a producer on CPU A, collected on CPU B: events/s, events per Wait, syscalls and CPU per event",
+	Params: []Param{
+		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
+		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
+	},
+}
+
+func init() { Fanin.Run = runFanin }
+
+var faninUnits = []results.Unit{
+	{Name: "events/s", Better: "higher"},
+	{Name: "events/wait", Better: "higher"},
+	{Name: "syscalls/event", Better: "lower"},
+	{Name: "io-syscalls/event", Better: "lower"},
+	{Name: "consumer-cpu-ns/event", Better: "lower"},
+	{Name: "producer-cpu-ns/event", Better: "lower"},
+	{Name: "helper-cpu-ns/event", Better: "lower"},
+	{Name: "total-cpu-ns/event", Better: "lower"},
+	{Name: "spurious/event", Better: "lower"},
+}
+
+// hookUser is implemented by backends with a kernel-side helper thread whose
+// CPU belongs in the totals (kevent's emulated fd hook).
+type hookUser interface{ HookUsage() rusage.Usage }
+
+// repOrder is what the consumer tells the producer for one repetition.
+type repOrder struct {
+	duration time.Duration
+}
+
+// repReport is what the producer answers.
+type repReport struct {
+	generated uint64
+	usage     rusage.Usage
+	err       error
+}
+
+func runFanin(ctx context.Context, v notify.Variant, cfg Config) results.Result {
+	S := cfg.param(Fanin, "sources")
+	batch := cfg.param(Fanin, "batch")
+	res := results.Result{Workload: "fanin", Backend: v.Backend, Variant: v.Name, Units: faninUnits}
+	res.Params = cfg.baseParams(v)
+	res.Params["sources"] = strconv.Itoa(S)
+	res.Params["batch"] = strconv.Itoa(batch)
+
+	out := make(chan results.Result, 1)
+	go func() {
+		out <- faninConsumer(ctx, v, cfg, S, batch, res)
+	}()
+	return <-out
+}
+
+// faninConsumer runs on the consumer's pinned thread: it opens the backend
+// there (io_uring's SINGLE_ISSUER binds the ring to its creator), starts the
+// producer, and runs the repetitions.
+func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch int, res results.Result) results.Result {
+	unpin, err := cpu.Pin(cfg.ConsumerCPU)
+	if err != nil {
+		return skip(res, fmt.Errorf("pin consumer: %w", err))
+	}
+	defer unpin()
+	n, err := v.Open(cfg.options(v, S))
+	if err != nil {
+		return skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
+	}
+	defer n.Close()
+	if !n.Caps().Triggers.Has(v.Trigger) {
+		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
+		return res
+	}
+	src, err := newSourceSet(n, v, S)
+	if err != nil {
+		return fail(res, err)
+	}
+	defer src.close()
+
+	orders := make(chan repOrder)
+	reports := make(chan repReport, 1) // buffered: the producer reports, then wakes a sleeping consumer
+	var stop atomic.Bool               // ends the producer's current repetition early (Ctrl-C)
+	go faninProducer(cfg.ProducerCPU, src, n, orders, reports, &stop)
+	defer close(orders)
+
+	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch)}
+	_, hasHook := n.(hookUser)
+	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
+		d := cfg.Duration
+		if rep < 0 {
+			if cfg.Warmup <= 0 {
+				continue
+			}
+			d = cfg.Warmup
+		}
+		if ctx.Err() != nil {
+			res.Reason = "interrupted"
+			break
+		}
+		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+		s, err := c.rep(d, orders, reports, hasHook)
+		stopWatch()
+		stop.Store(false)
+		if err != nil {
+			return fail(res, err)
+		}
+		if rep < 0 {
+			if s.Lost != 0 || s.Dup != 0 {
+				res.Samples = append(res.Samples, s)
+				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
+			}
+			continue
+		}
+		s.Rep = rep
+		res.Samples = append(res.Samples, s)
+	}
+	return finish(res)
+}
+
+func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		for range orders {
+			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		}
+		return
+	}
+	defer unpin()
+	S := len(src.busy)
+	for o := range orders {
+		before, _ := rusage.Thread()
+		var seq uint64
+		var ferr error
+		deadline := clock.Now() + int64(o.duration)
+	fire:
+		for {
+			idle := true
+			for i := 0; i < S; i++ {
+				// Pairs with the consumer's Store(0) after it has taken the
+				// firing: a source has at most one firing outstanding.
+				if src.busy[i].v.Load() != 0 {
+					continue
+				}
+				src.busy[i].v.Store(1)
+				seq++
+				if err := src.fire(i, seq); err != nil {
+					ferr = fmt.Errorf("fire source %d: %w", i, err)
+					break fire
+				}
+				idle = false
+			}
+			if clock.Now() >= deadline || stop.Load() {
+				break
+			}
+			if idle {
+				// Every source is outstanding: let a consumer sharing this
+				// CPU run (placement=same), instead of spinning it out.
+				unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			}
+		}
+		after, _ := rusage.Thread()
+		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+		// The consumer may be asleep with everything collected: wake it so
+		// it reads the report.
+		n.Wake()
+	}
+}
+
+type faninCollector struct {
+	n      notify.Notifier
+	src    *sourceSet
+	wait   string
+	events []notify.Event
+	led    ledger
+}
+
+// rep runs one repetition: it orders the producer to fire for d and
+// collects until every firing the producer reports is accounted for, or
+// until nothing has arrived for a grace period (the rest is lost).
+func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-chan repReport, hasHook bool) (results.Sample, error) {
+	const grace = time.Second
+	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
+	c.src.reads = 0
+	var hook0 rusage.Usage
+	if hasHook {
+		hook0 = c.n.(hookUser).HookUsage()
+	}
+	sys0 := c.n.Syscalls()
+	cons0, err := rusage.Thread()
+	if err != nil {
+		return results.Sample{}, err
+	}
+	start := clock.Now()
+	orders <- repOrder{duration: d}
+
+	var (
+		waits, notes uint64
+		report       *repReport
+		lastProgress = clock.Now()
+		lastEvent    = start
+		spins        int
+	)
+	for {
+		if report == nil {
+			select {
+			case r := <-reports:
+				report = &r
+				if r.err != nil {
+					return results.Sample{}, r.err
+				}
+			default:
+			}
+		}
+		if report != nil && c.led.distinct >= report.generated {
+			break
+		}
+		timeout := notify.Forever
+		switch {
+		case report != nil:
+			timeout = 20 * time.Millisecond // finishing: a lost event must not hang us
+		case c.wait == WaitSpin:
+			timeout = 0
+		case c.wait == WaitHybrid && spins < 200:
+			timeout = 0
+		}
+		k, err := c.collect(timeout)
+		waits++
+		if err != nil {
+			return results.Sample{}, err
+		}
+		if k == 0 {
+			spins++
+			if report != nil && time.Duration(clock.Now()-lastProgress) > grace {
+				break
+			}
+			continue
+		}
+		spins = 0
+		notes += uint64(k)
+		lastProgress = clock.Now()
+		lastEvent = lastProgress
+	}
+	cons1, _ := rusage.Thread()
+	sys := c.n.Syscalls().Sub(sys0)
+	lost, dup := c.led.settle(report.generated)
+
+	s := results.Sample{
+		Generated: report.generated,
+		Collected: c.led.distinct,
+		Lost:      lost,
+		Dup:       dup,
+		Producer:  report.usage,
+		Consumer:  cons1.Sub(cons0),
+		Syscalls:  sys.Map(),
+		Values:    map[string]float64{},
+	}
+	ev := float64(max(c.led.distinct, 1))
+	elapsed := time.Duration(lastEvent - start)
+	s.Values["events/s"] = float64(c.led.distinct) / elapsed.Seconds()
+	s.Values["events/wait"] = float64(notes) / float64(max(waits, 1))
+	s.Values["syscalls/event"] = float64(sys.Collector()) / ev
+	s.Values["io-syscalls/event"] = float64(c.src.reads) / ev
+	s.Values["consumer-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
+	s.Values["producer-cpu-ns/event"] = float64(s.Producer.CPUNs()) / ev
+	total := s.Consumer.CPUNs() + s.Producer.CPUNs()
+	if hasHook {
+		h := c.n.(hookUser).HookUsage().Sub(hook0)
+		s.Helper = &h
+		s.Values["helper-cpu-ns/event"] = float64(h.CPUNs()) / ev
+		total += h.CPUNs()
+	}
+	s.Values["total-cpu-ns/event"] = float64(total) / ev
+	s.Values["spurious/event"] = float64(c.led.spurious) / ev
+	return s, nil
+}
+
+// collect is the hot loop's body: one Wait, then each event's firing taken,
+// its source re-armed if oneshot and handed back to the producer. It
+// allocates nothing.
+func (c *faninCollector) collect(timeout time.Duration) (int, error) {
+	k, err := c.n.Wait(c.events, 1, timeout)
+	if err != nil {
+		return 0, fmt.Errorf("Wait: %w", err)
+	}
+	for _, e := range c.events[:k] {
+		i := int(e.Token)
+		if e.Token >= uint64(len(c.src.busy)) {
+			c.led.dup++ // a token nobody registered
+			continue
+		}
+		c.led.mark(c.src.take(i))
+		if err := c.src.rearm(i); err != nil {
+			return k, fmt.Errorf("re-arm source %d: %w", i, err)
+		}
+		// Pairs with the producer's Load: the firing is taken, the
+		// source may fire again.
+		c.src.busy[i].v.Store(0)
+	}
+	return k, nil
+}
