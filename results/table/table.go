@@ -45,9 +45,14 @@ func Render(w io.Writer, workload string, rows []results.Result) error {
 		header = append(header, c.Header)
 	}
 	header = append(header, "lost", "dup", "status")
+	align := make([]tw.Align, len(header))
+	for i := range align {
+		align[i] = tw.AlignRight
+	}
+	align[0], align[len(align)-1] = tw.AlignLeft, tw.AlignLeft
 	t := tablewriter.NewTable(w,
 		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignment(tw.AlignRight),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 		tablewriter.WithHeaderAlignment(tw.AlignCenter),
 	)
 	t.Header(header)

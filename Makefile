@@ -1,0 +1,58 @@
+# kbench: build, test, measure. `make help` lists the targets.
+GO      ?= go
+BIN     ?= bin
+COMMIT  := $(shell git rev-parse --short=12 HEAD 2>/dev/null)$(shell git diff --quiet HEAD 2>/dev/null || echo -dirty)
+LDFLAGS := -X kbench/results.Commit=$(COMMIT)
+ARGS    ?=
+FUZZTIME ?= 20s
+
+.PHONY: help build run quick test vet race unit fuzz smoke bench clean
+
+help:
+	@echo "make run      kbench run --impl=all on the default suite (about two minutes), files in out/"
+	@echo "make test     everything CI runs: vet, race-enabled tests, bounded fuzzing, a --quick smoke run"
+	@echo "make build    bin/kbench"
+	@echo "make quick    kbench run --impl=all --quick"
+	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
+	@echo "make vet | race | unit | fuzz | smoke   parts of make test"
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kbench ./cmd/kbench
+
+run: build
+	$(BIN)/kbench run --impl=all $(ARGS)
+
+quick: build
+	$(BIN)/kbench run --impl=all --quick $(ARGS)
+
+test: vet race fuzz smoke
+
+vet:
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	$(GO) vet ./...
+
+race:
+	$(GO) test -race -timeout 20m ./...
+
+unit:
+	$(GO) test -timeout 20m ./...
+
+# Bounded fuzzing of the kevent implementation against its reference model.
+fuzz:
+	@if [ -d impls/kevent ] && grep -rqs '^func Fuzz' impls/kevent; then \
+		for t in $$(grep -rhos '^func Fuzz[A-Za-z0-9_]*' impls/kevent | sed 's/^func //' | sort -u); do \
+			pkg=$$(grep -rls "^func $$t" impls/kevent | head -1 | xargs dirname); \
+			echo "fuzz $$t in ./$$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+		done; \
+	fi
+
+smoke: build
+	$(BIN)/kbench run --impl=all --quick --out $$(mktemp -d)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf $(BIN)
