@@ -52,14 +52,30 @@ type Workload struct {
 	Name   string
 	Desc   string
 	Params []Param
+	// Order places the workload in the suite (ascending).
+	Order int
 	// Run measures one backend variant and returns its row. It never
 	// panics on a refused mechanism: the row says skipped with the reason.
 	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
+	// Standalone workloads measure no backend (ring designs, calibration):
+	// they set RunAll instead of Run and return their own rows.
+	RunAll func(ctx context.Context, cfg Config) []results.Result
 }
+
+var registry []*Workload
+
+// register adds a workload to the suite; each workload's file calls it from
+// init, so adding one touches no shared file.
+func register(w *Workload) { registry = append(registry, w) }
 
 // All lists the workloads in suite order.
 func All() []Workload {
-	return []Workload{Fanin}
+	out := make([]Workload, len(registry))
+	for i, w := range registry {
+		out[i] = *w
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
+	return out
 }
 
 // Find returns the workload called name.

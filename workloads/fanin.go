@@ -18,15 +18,19 @@ import (
 
 // Fanin: S sources fired by a producer on one CPU, collected on another.
 var Fanin = Workload{
-	Name: "fanin",
-	Desc: "S sources fired by a producer on CPU A, collected on CPU B: events/s, events per Wait, syscalls and CPU per event",
+	Name:  "fanin",
+	Order: 10,
+	Desc:  "S sources fired by a producer on CPU A, collected on CPU B: events/s, events per Wait, syscalls and CPU per event",
 	Params: []Param{
 		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
 		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
 	},
 }
 
-func init() { Fanin.Run = runFanin }
+func init() {
+	Fanin.Run = runFanin
+	register(&Fanin)
+}
 
 var faninUnits = []results.Unit{
 	{Name: "events/s", Better: "higher"},

@@ -115,8 +115,23 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		Started: time.Now().UTC(),
 		Env:     results.CollectEnv(append([]string{"kbench", "run"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
 	}
-	prog := newProgress(stderr, len(wls)*len(variants))
+	steps := 0
 	for _, w := range wls {
+		if w.RunAll != nil {
+			steps++
+		} else {
+			steps += len(variants)
+		}
+	}
+	prog := newProgress(stderr, steps)
+	for _, w := range wls {
+		if w.RunAll != nil {
+			if ctx.Err() == nil {
+				prog.step(w.Name)
+				file.Results = append(file.Results, w.RunAll(ctx, cfg)...)
+			}
+			continue
+		}
 		for _, v := range variants {
 			if ctx.Err() != nil {
 				break
