@@ -69,7 +69,9 @@ type runFlags struct {
 func runCmd(stdout, stderr io.Writer, args []string) error {
 	var f runFlags
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	// The flag package would print the whole usage on a bad value; kbench
+	// prints one line (main) and keeps the usage for -h.
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.impl, "impl", "all", "backends: all, a backend name (epoll) or a variant (epoll/lt), comma-separated")
 	fs.StringVar(&f.workload, "workload", "all", "workloads, comma-separated, or all (see kbench list)")
 	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (default 100ms; --quick 20ms)")
@@ -84,6 +86,9 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stdout)
+			fmt.Fprintln(stdout, "usage: kbench run [flags]")
+			fs.PrintDefaults()
 			return nil
 		}
 		return usageError{err}
