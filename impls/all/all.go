@@ -8,6 +8,7 @@ import (
 
 	"kbench/impls/aioring"
 	"kbench/impls/epoll"
+	"kbench/impls/iouring"
 	"kbench/notify"
 )
 
@@ -16,6 +17,7 @@ func Variants() []notify.Variant {
 	var v []notify.Variant
 	v = append(v, epoll.Variants()...)
 	v = append(v, aioring.Variants()...)
+	v = append(v, iouring.Variants()...)
 	return v
 }
 

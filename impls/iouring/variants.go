@@ -1,0 +1,52 @@
+package iouring
+
+import (
+	"time"
+
+	"kbench/notify"
+)
+
+// Variants lists the results rows: each setup with oneshot and with
+// multishot sources, e.g. "plain-oneshot", "coop-multishot".
+func Variants() []notify.Variant {
+	notes := map[Setup]string{
+		Plain:  "io_uring POLL_ADD, no task-running flags",
+		Coop:   "io_uring POLL_ADD, COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN (open on the collecting thread)",
+		SQPoll: "io_uring POLL_ADD, SQPOLL kernel thread (its CPU is not the consumer's)",
+	}
+	var vs []notify.Variant
+	for _, s := range []Setup{Plain, Coop, SQPoll} {
+		for _, tr := range []notify.Trigger{notify.Oneshot, notify.Multishot} {
+			params := map[string]int{"sq_entries": DefaultSQEntries, "cq_entries": DefaultCQEntries}
+			if s == SQPoll {
+				params["sq_thread_idle_ms"] = int(DefaultSQThreadIdle / time.Millisecond)
+			}
+			vs = append(vs, notify.Variant{
+				Backend: "iouring",
+				Name:    s.String() + "-" + tr.String(),
+				Trigger: tr,
+				Sources: notify.SourceFD,
+				Note:    notes[s] + ", " + tr.String(),
+				Params:  params,
+				Open:    opener(s),
+			})
+		}
+	}
+	return vs
+}
+
+func opener(s Setup) func(notify.Options) (notify.Notifier, error) {
+	return func(o notify.Options) (notify.Notifier, error) {
+		n, err := New(Config{
+			Setup:        s,
+			SQEntries:    uint32(o.Param("sq_entries", DefaultSQEntries)),
+			CQEntries:    uint32(o.Param("cq_entries", DefaultCQEntries)),
+			HelperCPU:    o.HelperCPU,
+			SQThreadIdle: time.Duration(o.Param("sq_thread_idle_ms", int(DefaultSQThreadIdle/time.Millisecond))) * time.Millisecond,
+		})
+		if err != nil {
+			return nil, err // a nil *Notifier must not become a non-nil interface
+		}
+		return n, nil
+	}
+}
