@@ -48,6 +48,20 @@ var faninUnits = []results.Unit{
 // CPU belongs in the totals (kevent's emulated fd hook).
 type hookUser interface{ HookUsage() rusage.Usage }
 
+// hookOptional lets a backend say that this instance has no such thread
+// (an io_uring ring without SQPOLL).
+type hookOptional interface{ HasHook() bool }
+
+func hasHook(n notify.Notifier) bool {
+	if _, ok := n.(hookUser); !ok {
+		return false
+	}
+	if o, ok := n.(hookOptional); ok {
+		return o.HasHook()
+	}
+	return true
+}
+
 // repOrder is what the consumer tells the producer for one repetition.
 type repOrder struct {
 	duration time.Duration
@@ -106,7 +120,7 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 	defer close(orders)
 
 	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch)}
-	_, hasHook := n.(hookUser)
+	hasHook := hasHook(n)
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
 		d := cfg.Duration
 		if rep < 0 {

@@ -81,6 +81,8 @@ type Notifier struct {
 	need  atomic.Uint32
 
 	stats stats
+	// sqTID is the SQPOLL kernel thread's id (0: none, or not found).
+	sqTID int
 }
 
 // stats are observations for tests and reports, touched only by the
@@ -124,11 +126,18 @@ func New(cfg Config) (*Notifier, error) {
 	default:
 		return nil, fmt.Errorf("iouring: unknown setup %v: %w", cfg.Setup, notify.ErrInvalid)
 	}
+	var sqBefore map[int]bool
+	if cfg.Setup == SQPoll {
+		sqBefore = sqTasks()
+	}
 	ring, err := uring.New(sq, &p)
 	if err != nil {
 		return nil, refusal(cfg.Setup, err)
 	}
 	n := &Notifier{ring: ring, setup: cfg.Setup, byFD: make(map[int]uint32)}
+	if cfg.Setup == SQPoll {
+		n.sqTID = newSQTask(sqBefore)
+	}
 	if err := n.check(); err != nil {
 		ring.Close()
 		return nil, err
