@@ -81,8 +81,10 @@ type Notifier struct {
 	need  atomic.Uint32
 
 	stats stats
-	// sqTID is the SQPOLL kernel thread's id (0: none, or not found).
-	sqTID int
+	// sqTID is the SQPOLL kernel thread's id (0: none, or not found yet);
+	// sqBefore the SQPOLL threads that existed before this ring's.
+	sqTID    int
+	sqBefore map[int]bool
 }
 
 // stats are observations for tests and reports, touched only by the
@@ -136,7 +138,7 @@ func New(cfg Config) (*Notifier, error) {
 	}
 	n := &Notifier{ring: ring, setup: cfg.Setup, byFD: make(map[int]uint32)}
 	if cfg.Setup == SQPoll {
-		n.sqTID = newSQTask(sqBefore)
+		n.sqBefore = sqBefore
 	}
 	if err := n.check(); err != nil {
 		ring.Close()

@@ -46,10 +46,15 @@ func newSQTask(before map[int]bool) int {
 }
 
 // HasHook reports whether the ring has a kernel-side thread of its own.
-func (n *Notifier) HasHook() bool { return n.sqTID != 0 }
+func (n *Notifier) HasHook() bool { return n.setup == SQPoll }
 
-// HookUsage is the SQPOLL thread's CPU time so far (all of it system time).
+// HookUsage is the SQPOLL thread's CPU time so far. The thread names itself
+// "iou-sqp-…" only once it first runs, which can be after io_uring_setup has
+// returned, so it is looked up here until found.
 func (n *Notifier) HookUsage() rusage.Usage {
+	if n.sqTID == 0 && n.sqBefore != nil {
+		n.sqTID = newSQTask(n.sqBefore)
+	}
 	if n.sqTID == 0 {
 		return rusage.Usage{}
 	}
