@@ -182,9 +182,17 @@ func benchFanin(b *testing.B, v notify.Variant) {
 	b.StopTimer()
 	stop.Store(true)
 	rep := <-reports
-	for c.led.distinct < rep.generated {
-		if k, err := c.collect(time.Second); err != nil || k == 0 {
-			b.Fatalf("draining after the run: k=%d err=%v", k, err)
+	// Drain what is still in flight; a Wait may return empty (the
+	// producer's closing Wake), so only a second of silence is a failure.
+	for idle := 0; c.led.distinct < rep.generated; {
+		k, err := c.collect(100 * time.Millisecond)
+		if err != nil {
+			b.Fatalf("draining after the run: %v", err)
+		}
+		if k == 0 {
+			if idle++; idle > 10 {
+				b.Fatalf("draining after the run: %d of %d firings collected", c.led.distinct, rep.generated)
+			}
 		}
 	}
 	if lost, dup := c.led.settle(rep.generated); lost != 0 || dup != 0 {

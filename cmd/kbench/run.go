@@ -38,8 +38,9 @@ func (e exitError) Error() string { return e.msg }
 const usage = `usage: kbench <command> [flags]
 
 commands:
-  run     run workloads over backends and write results (kbench run -h)
-  list    show backends, their variants and capabilities, and workloads
+  run       run workloads over backends and write results (kbench run -h)
+  list      show backends, their variants and capabilities, and workloads
+  fidelity  each kernel backend's Go fan-in beside its C twin: Go/C events/s
 `
 
 func run(stdout, stderr io.Writer, args []string) error {
@@ -52,11 +53,13 @@ func run(stdout, stderr io.Writer, args []string) error {
 		return runCmd(stdout, stderr, args[1:])
 	case "list":
 		return listCmd(stdout, args[1:])
+	case "fidelity":
+		return fidelityCmd(stdout, stderr, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (commands: run, list)", args[0])
+	return usagef("unknown command %q (commands: run, list, fidelity)", args[0])
 }
 
 type runFlags struct {
@@ -66,9 +69,9 @@ type runFlags struct {
 	quick, noFiles                                  bool
 }
 
-func runCmd(stdout, stderr io.Writer, args []string) error {
-	var f runFlags
-	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+// parseRun parses the flags shared by run and fidelity.
+func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg workloads.Config, variants []notify.Variant, help bool, err error) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	// The flag package would print the whole usage on a bad value; kbench
 	// prints one line (main) and keeps the usage for -h.
 	fs.SetOutput(io.Discard)
@@ -84,25 +87,31 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
-	if err := fs.Parse(args); err != nil {
+	if err = fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
-			fmt.Fprintln(stdout, "usage: kbench run [flags]")
+			fmt.Fprintf(stdout, "usage: kbench %s [flags]\n", name)
 			fs.PrintDefaults()
-			return nil
+			return f, cfg, nil, true, nil
 		}
-		return usageError{err}
+		return f, cfg, nil, false, usageError{err}
 	}
 	if fs.NArg() > 0 {
-		return usagef("unexpected argument %q", fs.Arg(0))
+		return f, cfg, nil, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
-	cfg, err := f.config()
-	if err != nil {
+	if cfg, err = f.config(); err != nil {
+		return
+	}
+	if variants, err = all.Select(f.impl); err != nil {
+		err = usageError{err}
+	}
+	return
+}
+
+func runCmd(stdout, stderr io.Writer, args []string) error {
+	f, cfg, variants, help, err := parseRun("run", stdout, args)
+	if err != nil || help {
 		return err
-	}
-	variants, err := all.Select(f.impl)
-	if err != nil {
-		return usageError{err}
 	}
 	wls, err := selectWorkloads(f.workload)
 	if err != nil {
@@ -128,7 +137,13 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 			steps += len(variants)
 		}
 	}
-	prog := newProgress(stderr, steps)
+	prog := newProgress(stderr, steps+1)
+	prog.step("calibrate floors")
+	floors, err := workloads.Floors(ctx, cfg)
+	if err != nil && ctx.Err() == nil {
+		fmt.Fprintf(stderr, "kbench: calibration incomplete: %v\n", err)
+	}
+	file.Calibration = floors
 	for _, w := range wls {
 		if w.RunAll != nil {
 			if ctx.Err() == nil {
@@ -146,18 +161,27 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		}
 	}
 	prog.done()
-	file.Finished = time.Now().UTC()
-	file.Complete = ctx.Err() == nil
-
+	var names []string
 	for _, w := range wls {
+		names = append(names, w.Name)
+	}
+	return report(stdout, f, file, names, ctx.Err() == nil)
+}
+
+// report prints one table per workload, writes the files and decides the
+// exit status: 130 if interrupted, 1 if a row failed.
+func report(stdout io.Writer, f runFlags, file *results.File, workloadNames []string, complete bool) error {
+	file.Finished = time.Now().UTC()
+	file.Complete = complete
+	for _, name := range workloadNames {
 		var rows []results.Result
 		for _, r := range file.Results {
-			if r.Workload == w.Name {
+			if r.Workload == name {
 				rows = append(rows, r)
 			}
 		}
 		if len(rows) > 0 {
-			if err := table.Render(stdout, w.Name, rows); err != nil {
+			if err := table.Render(stdout, name, rows); err != nil {
 				return err
 			}
 		}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"kbench/results"
+	"kbench/workloads"
+)
+
+// fidelityCmd runs each kernel backend's Go fan-in beside its C twin (the
+// same loop in C, raw system calls) in one invocation and reports Go/C.
+func fidelityCmd(stdout, stderr io.Writer, args []string) error {
+	f, cfg, variants, help, err := parseRun("fidelity", stdout, args)
+	if err != nil || help {
+		return err
+	}
+	if f.impl == "all" {
+		variants = nil // every twin, "not available" where a backend is missing
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	file := &results.File{
+		Schema:  results.Schema,
+		Started: time.Now().UTC(),
+		Env:     results.CollectEnv(append([]string{"kbench", "fidelity"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
+	}
+	file.Results = workloads.RunFidelity(ctx, cfg, variants)
+	return report(stdout, f, file, []string{workloads.Fidelity.Name}, ctx.Err() == nil)
+}

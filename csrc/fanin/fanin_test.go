@@ -1,0 +1,26 @@
+package fanin
+
+import (
+	"bytes"
+	"io/fs"
+	"testing"
+)
+
+// TestSources checks that every unit is embedded and that the twin knows
+// every mode the Go side may ask for.
+func TestSources(t *testing.T) {
+	main, err := fs.ReadFile(Sources, "fanin.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range append([]string{"fanin.h"}, Units...) {
+		if _, err := fs.ReadFile(Sources, u); err != nil {
+			t.Errorf("embedded sources lack %s: %v", u, err)
+		}
+	}
+	for _, m := range Modes {
+		if !bytes.Contains(main, []byte(`{"`+m+`", &`)) {
+			t.Errorf("fanin.c has no mode %q", m)
+		}
+	}
+}

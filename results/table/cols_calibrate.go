@@ -1,0 +1,9 @@
+package table
+
+func init() {
+	Columns["calibrate"] = []Column{
+		{"ns", "ns", true},
+		{"p99 ns", "p99-ns", false},
+		{"raw ns", "raw-ns", false},
+	}
+}
