@@ -1,0 +1,16 @@
+package ringtwin
+
+import (
+	"bytes"
+	"testing"
+)
+
+// TestSource checks that the embedded file is the twin, with the three
+// designs' loops and the output line ringlab parses.
+func TestSource(t *testing.T) {
+	for _, want := range []string{"LOOPS(owned)", "LOOPS(shared)", "LOOPS(split)", "ns_per_event=%.3f"} {
+		if !bytes.Contains(Source, []byte(want)) {
+			t.Errorf("embedded ringtwin.c lacks %q", want)
+		}
+	}
+}

@@ -1,0 +1,5 @@
+//go:build race
+
+package ringlab
+
+const raceEnabled = true

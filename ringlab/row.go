@@ -1,0 +1,78 @@
+package ringlab
+
+import "slices"
+
+// Row is one design at one slot size under one pattern, batch and
+// placement: the workload's unit of result.
+type Row struct {
+	Design      string `json:"design"`
+	SlotSize    int    `json:"slot_size"` // payload bytes per event
+	RingSlots   int    `json:"ring_slots"`
+	Pattern     string `json:"pattern"`
+	Burst       int    `json:"burst,omitempty"`       // events per burst (burst pattern)
+	IdleGapNs   int64  `json:"idle_gap_ns,omitempty"` // untimed pause after each burst
+	Batch       int    `json:"batch"`                 // publish/release every Batch events as run
+	ProducerCPU int    `json:"producer_cpu"`
+	ConsumerCPU int    `json:"consumer_cpu"`
+	Events      int    `json:"events"` // per repetition
+
+	// Per-repetition samples, timed by the producer from its first event to
+	// the moment it sees everything released (idle gaps excluded).
+	NsPerEvent   []float64 `json:"ns_per_event"`
+	EventsPerSec []float64 `json:"events_per_sec"`
+
+	// Exactly-once accounting, summed over all repetitions (warm-up too).
+	Generated int64 `json:"generated"`
+	Received  int64 `json:"received"`
+	Lost      int64 `json:"lost"`      // sequence numbers never seen
+	Dup       int64 `json:"dup"`       // seen more than once (or out of range)
+	Reordered int64 `json:"reordered"` // arrived out of order
+	Corrupt   int64 `json:"corrupt"`   // payload bytes not matching the sequence
+
+	// Preempted counts involuntary context switches of the two pinned
+	// threads during the timed repetitions: a row with many was disturbed
+	// by other work on its CPUs, and its samples are noise.
+	Preempted int64 `json:"preempted"`
+
+	Failed bool   `json:"failed"`
+	Reason string `json:"reason,omitempty"`
+
+	// FloorNs is CacheLineRoundTrip between the two CPUs in the same run
+	// (for a same-CPU row, between the producer's CPU and another one).
+	FloorNs float64 `json:"floor_ns"`
+	// ReleaseStoreAsm records whether the ring package used its assembly
+	// release store (build tag ring_movstore) or sync/atomic.
+	ReleaseStoreAsm bool `json:"release_store_asm"`
+
+	// C twin samples for designs 1–3 when Params.Twin is set, and the ratio
+	// of the Go median to the C median.
+	CNsPerEvent []float64 `json:"c_ns_per_event,omitempty"`
+	GoOverC     float64   `json:"go_over_c,omitempty"`
+
+	Note string `json:"note,omitempty"`
+}
+
+// MedianNs is the median of NsPerEvent (0 without samples).
+func (r Row) MedianNs() float64 { return median(r.NsPerEvent) }
+
+// FloorMultiple is the median ns/event as a multiple of the cache-line
+// round trip measured in the same run (0 without a floor).
+func (r Row) FloorMultiple() float64 {
+	if r.FloorNs <= 0 {
+		return 0
+	}
+	return r.MedianNs() / r.FloorNs
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
