@@ -29,7 +29,11 @@ func listCmd(w io.Writer, args []string) error {
 	for _, wl := range workloads.All() {
 		fmt.Fprintf(w, "  %-10s %s\n", wl.Name, wl.Desc)
 		for _, p := range wl.Params {
-			fmt.Fprintf(w, "  %-10s   %s=%d (quick %d): %s\n", "", p.Name, p.Default, p.Quick, p.Help)
+			quick := ""
+			if p.Quick != 0 && p.Quick != p.Default {
+				quick = fmt.Sprintf(" (quick %d)", p.Quick)
+			}
+			fmt.Fprintf(w, "  %-10s   %s=%d%s: %s\n", "", p.Name, p.Default, quick, p.Help)
 		}
 	}
 	return nil
