@@ -1,0 +1,528 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/clock"
+	"kbench/internal/cpu"
+	"kbench/internal/rusage"
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Churn: registrations change under a running event stream. Every backend
+// that keeps readiness somewhere the registration does not (epoll's ready
+// list, a posted CQE, a filled AIO or kevent ring slot) must drop what
+// belongs to a removed or replaced registration, and must not lose what
+// belongs to the current one.
+var Churn = Workload{
+	Name:  "churn",
+	Order: 60,
+	Desc: "sources fire while the collector re-arms them, gives them new tokens (Modify) and removes and re-adds them: control operations/s and their cost, " +
+		"no lost firing, no stale event; repetitions of duration/2",
+	Params: []Param{
+		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
+		{Name: "ctl_every", Default: 1, Quick: 1, Help: "one churn operation per this many collected events, alternately Modify with a new token and Remove+Add"},
+	},
+}
+
+func init() {
+	Churn.Run = runChurn
+	register(&Churn)
+}
+
+var churnUnits = []results.Unit{
+	{Name: "ctl/s", Better: "higher"},          // control operations per second of the run
+	{Name: "ctl-ns/op", Better: "lower"},       // wall time inside control operations, per operation
+	{Name: "ctl-syscalls/op", Better: "lower"}, // ctl and submit system calls per operation
+	{Name: "events/s", Better: "higher"},       // collected events per second
+	{Name: "syscalls/event", Better: "lower"},  // every collector system call, ctl included
+	{Name: "consumer-cpu-ns/event", Better: "lower"},
+	{Name: "stale", Better: "lower"}, // must be 0
+}
+
+// churnBatch is the events slice passed to Wait.
+const churnBatch = 64
+
+// A source's state word (sourceSet.busy). The producer fires only a free
+// source; the collector removes only a source it has claimed, so a user
+// source's id never changes under Fire, and a claimed pending source's
+// firing is certainly written when the collector drains it.
+//
+// Churn must not hide a loss: a Remove drains the pending firing, and a
+// Modify makes epoll (and others) re-check readiness, so either would
+// repair a backend that dropped an event. The collector therefore touches a
+// pending source only while its firing is fresh — announced after the last
+// Wait returned, so that Wait could not have reported it. A firing older
+// than that is the backend's to report, and it is lost if it never is.
+const (
+	churnFree    = 0 // no firing outstanding
+	churnFiring  = 1 // the producer is writing a firing
+	churnPending = 2 // fired, not yet collected
+	churnOwned   = 3 // claimed by the collector for Remove+Add
+)
+
+// Tokens carry the registration's generation above the source index, so an
+// event names the registration it came from.
+func churnToken(gen uint32, i int) uint64 { return uint64(gen)<<32 | uint64(uint32(i)) }
+
+func runChurn(ctx context.Context, v notify.Variant, cfg Config) results.Result {
+	S, every := cfg.param(Churn, "sources"), cfg.param(Churn, "ctl_every")
+	res := results.Result{Workload: "churn", Backend: v.Backend, Variant: v.Name, Units: churnUnits}
+	res.Params = cfg.baseParams(v)
+	res.Params["sources"] = strconv.Itoa(S)
+	res.Params["ctl_every"] = strconv.Itoa(every)
+	res.Params["batch"] = strconv.Itoa(churnBatch)
+	if S < 1 || every < 1 {
+		return fail(res, fmt.Errorf("sources %d and ctl_every %d must both be at least 1", S, every))
+	}
+	out := make(chan results.Result, 1)
+	go func() { out <- churnConsumer(ctx, v, cfg, S, every, res) }()
+	return <-out
+}
+
+func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every int, res results.Result) results.Result {
+	unpin, err := cpu.Pin(cfg.ConsumerCPU)
+	if err != nil {
+		return skip(res, fmt.Errorf("pin consumer: %w", err))
+	}
+	defer unpin()
+	n, err := openForSources(v, cfg.options(v, S))
+	if na, ok := err.(naReason); ok {
+		res.Status, res.Reason = results.StatusNA, string(na)
+		return res
+	}
+	if err != nil {
+		return skipOrFail(res, err)
+	}
+	defer n.Close()
+	src, err := newSourceSet(n, v, S) // tokens 0..S-1: generation 0
+	if err != nil {
+		if na, ok := naOr(err).(naReason); ok {
+			res.Status, res.Reason = results.StatusNA, string(na)
+			return res
+		}
+		return fail(res, err)
+	}
+	defer src.close()
+
+	orders := make(chan repOrder)
+	reports := make(chan repReport, 1) // buffered: the producer reports, then wakes a sleeping consumer
+	var stop atomic.Bool
+	sh := &churnShared{fired: make([]paddedU64, S)}
+	go churnProducer(cfg.ProducerCPU, src, sh, n, orders, reports, &stop)
+	defer close(orders)
+
+	c := newChurnCollector(n, src, sh, v.Trigger, cfg.Wait, every)
+	_, hasHook := n.(hookUser)
+	var stale uint64
+	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
+		d := max(cfg.Duration/2, time.Millisecond)
+		if rep < 0 {
+			if cfg.Warmup <= 0 {
+				continue
+			}
+			d = max(cfg.Warmup/2, time.Millisecond)
+		}
+		if ctx.Err() != nil {
+			res.Reason = "interrupted"
+			break
+		}
+		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+		s, err := c.rep(d, orders, reports, hasHook)
+		stopWatch()
+		stop.Store(false)
+		if err != nil {
+			return fail(res, err)
+		}
+		stale += c.stale
+		if rep < 0 && s.Lost == 0 && s.Dup == 0 && c.stale == 0 {
+			continue // a clean warm-up is discarded; a broken one is kept as evidence
+		}
+		s.Rep = rep
+		res.Samples = append(res.Samples, s)
+		if rep < 0 {
+			break
+		}
+	}
+	var broken []string
+	if stale > 0 {
+		broken = append(broken, fmt.Sprintf("%d stale events (tokens of removed or replaced registrations)", stale))
+	}
+	if _, _, lost, dup := res.Totals(); lost != 0 || dup != 0 {
+		broken = append(broken, fmt.Sprintf("exactly-once violated: %d lost, %d duplicated", lost, dup))
+	}
+	if len(broken) > 0 {
+		res.Status, res.Reason = results.StatusFailed, strings.Join(broken, "; ")
+		return res
+	}
+	return finish(res)
+}
+
+// churnShared is what the producer announces before each firing.
+type churnShared struct {
+	last  atomic.Uint64 // the newest firing number announced
+	fired []paddedU64   // per source: its newest firing's number
+}
+
+// churnProducer fires every free source, over and over, until the order's
+// duration has passed: as faninProducer, but claiming a source with a
+// compare-and-swap, because the collector claims sources too, and
+// announcing each firing before writing it.
+func churnProducer(cpuID int, src *sourceSet, sh *churnShared, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		for range orders {
+			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		}
+		return
+	}
+	defer unpin()
+	S := len(src.busy)
+	for o := range orders {
+		before, _ := rusage.Thread()
+		var seq uint64
+		var ferr error
+		deadline := clock.Now() + int64(o.duration)
+	fire:
+		for {
+			idle := true
+			for i := 0; i < S; i++ {
+				b := &src.busy[i].v
+				// Pairs with the collector's Store(churnFree) after it took a
+				// firing or re-added the source (which also publishes a user
+				// source's new id), and with its CompareAndSwap claiming the
+				// source: only one side wins a free source.
+				if b.Load() != churnFree || !b.CompareAndSwap(churnFree, churnFiring) {
+					continue
+				}
+				seq++
+				// Announce before writing (pairs with the collector's Load of
+				// last after each Wait): a firing announced after that Load
+				// was written after the Wait returned.
+				sh.fired[i].v.Store(seq)
+				sh.last.Store(seq)
+				if err := src.fire(i, seq); err != nil {
+					ferr = fmt.Errorf("fire source %d: %w", i, err)
+					break fire
+				}
+				// Publishes "written" to the collector's claim (pairs with its
+				// CompareAndSwap(churnPending, churnOwned)); fails, harmlessly,
+				// when the collector already took the firing and freed it.
+				b.CompareAndSwap(churnFiring, churnPending)
+				idle = false
+			}
+			if clock.Now() >= deadline || stop.Load() {
+				break
+			}
+			if idle {
+				unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // let a collector sharing this CPU run
+			}
+		}
+		after, _ := rusage.Thread()
+		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+		n.Wake()
+	}
+}
+
+type churnDone struct {
+	i    int32
+	took bool // a firing was taken: the source goes back to the producer
+}
+
+type churnCollector struct {
+	n      notify.Notifier
+	src    *sourceSet
+	sh     *churnShared
+	trig   notify.Trigger
+	wait   string
+	every  int
+	events []notify.Event
+	gen    []uint32    // current registration generation per source
+	done   []churnDone // this batch's sources, re-armed and freed after it
+	led    ledger
+	snap   uint64 // sh.last when the last Wait returned
+
+	since          int // collected events since the last churn operation
+	modCur, remCur int // where retoken and readd look next
+	step           uint64
+	// per repetition
+	ops, drained, stale uint64
+	ctlNs               int64
+}
+
+func newChurnCollector(n notify.Notifier, src *sourceSet, sh *churnShared, trig notify.Trigger, wait string, every int) *churnCollector {
+	S := len(src.busy)
+	return &churnCollector{n: n, src: src, sh: sh, trig: trig, wait: wait, every: every,
+		events: make([]notify.Event, churnBatch), gen: make([]uint32, S), done: make([]churnDone, 0, churnBatch)}
+}
+
+func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-chan repReport, hasHook bool) (results.Sample, error) {
+	const grace = time.Second
+	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
+	c.src.reads = 0
+	c.ops, c.drained, c.stale, c.ctlNs = 0, 0, 0, 0
+	var hook0 rusage.Usage
+	if hasHook {
+		hook0 = c.n.(hookUser).HookUsage()
+	}
+	sys0 := c.n.Syscalls()
+	cons0, err := rusage.Thread()
+	if err != nil {
+		return results.Sample{}, err
+	}
+	start := clock.Now()
+	orders <- repOrder{duration: d}
+	var (
+		report       *repReport
+		lastProgress = start
+		spins        int
+	)
+	for {
+		if report == nil {
+			select {
+			case r := <-reports:
+				report = &r
+				if r.err != nil {
+					return results.Sample{}, r.err
+				}
+			default:
+			}
+		}
+		if report != nil && c.led.distinct >= report.generated {
+			break
+		}
+		timeout := notify.Forever
+		switch {
+		case report != nil:
+			timeout = 20 * time.Millisecond // finishing: a lost firing must not hang us
+		case c.wait == WaitSpin:
+			timeout = 0
+		case c.wait == WaitHybrid && spins < 200:
+			timeout = 0
+		}
+		before := c.led.distinct
+		if _, err := c.collect(timeout); err != nil {
+			return results.Sample{}, err
+		}
+		if c.led.distinct == before {
+			spins++
+			if report != nil && time.Duration(clock.Now()-lastProgress) > grace {
+				break
+			}
+			continue
+		}
+		spins = 0
+		lastProgress = clock.Now()
+	}
+	cons1, _ := rusage.Thread()
+	sys := c.n.Syscalls().Sub(sys0)
+	lost, dup := c.led.settle(report.generated)
+	s := results.Sample{
+		Generated: report.generated,
+		Collected: c.led.distinct,
+		Lost:      lost,
+		Dup:       dup,
+		Producer:  report.usage,
+		Consumer:  cons1.Sub(cons0),
+		Syscalls:  sys.Map(),
+		Values:    map[string]float64{},
+	}
+	if hasHook {
+		h := c.n.(hookUser).HookUsage().Sub(hook0)
+		s.Helper = &h
+	}
+	ev := float64(max(c.led.distinct, 1))
+	ops := float64(max(c.ops, 1))
+	elapsed := time.Duration(max(lastProgress-start, 1)).Seconds()
+	s.Values["ctl/s"] = float64(c.ops) / elapsed
+	s.Values["ctl-ns/op"] = float64(c.ctlNs) / ops
+	s.Values["ctl-syscalls/op"] = float64(sys[notify.CallCtl]+sys[notify.CallSubmit]) / ops
+	s.Values["events/s"] = float64(c.led.distinct) / elapsed
+	s.Values["syscalls/event"] = float64(sys.Collector()) / ev
+	s.Values["consumer-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
+	s.Values["stale"] = float64(c.stale)
+	s.Values["drained"] = float64(c.drained) // firings taken from sources at Remove
+	s.Values["spurious/event"] = float64(c.led.spurious) / ev
+	return s, nil
+}
+
+// collect is the hot loop's body: one Wait; each event checked against its
+// source's current generation and its firing taken; then, timed together,
+// the batch's oneshot re-arms and the churn operations due. It allocates
+// nothing.
+func (c *churnCollector) collect(timeout time.Duration) (int, error) {
+	k, err := c.n.Wait(c.events, 1, timeout)
+	if err != nil {
+		return 0, fmt.Errorf("Wait: %w", err)
+	}
+	// Pairs with the producer's Store(seq) before each write.
+	c.snap = c.sh.last.Load()
+	c.done = c.done[:0]
+	for _, e := range c.events[:k] {
+		i := int(uint32(e.Token))
+		if i >= len(c.gen) || uint32(e.Token>>32) != c.gen[i] {
+			c.stale++
+			continue
+		}
+		seq := c.src.take(i)
+		c.led.mark(seq)
+		c.done = append(c.done, churnDone{i: int32(i), took: seq != 0})
+		c.since++
+	}
+	if len(c.done) == 0 {
+		return k, nil
+	}
+	t0 := clock.Now()
+	for _, d := range c.done {
+		i := int(d.i)
+		if c.trig == notify.Oneshot {
+			if err := c.modify(i); err != nil {
+				return k, fmt.Errorf("re-arm source %d: %w", i, err)
+			}
+		}
+		// A notification with nothing to take leaves the source with the
+		// producer: its firing is on the way and will be reported.
+		if d.took {
+			// Pairs with the producer's CompareAndSwap(churnFree, churnFiring).
+			c.src.busy[i].v.Store(churnFree)
+		}
+	}
+	for ; c.since >= c.every; c.since -= c.every {
+		c.step++
+		if c.step%2 == 1 {
+			err = c.retoken()
+		} else {
+			err = c.readd()
+		}
+		if err != nil {
+			return k, err
+		}
+	}
+	c.ctlNs += clock.Now() - t0
+	return k, nil
+}
+
+func (c *churnCollector) next(cur *int) int {
+	*cur++
+	if *cur >= len(c.gen) {
+		*cur = 0
+	}
+	return *cur
+}
+
+// owed: the source's firing may have been written before the last Wait
+// returned, so reporting it is the backend's job, and the collector leaves
+// the source alone (see the state constants).
+func (c *churnCollector) owed(i int, st uint32) bool {
+	// Pairs with the producer's Store before the write; while the state is
+	// firing or pending the number does not change.
+	return st != churnFree && c.sh.fired[i].v.Load() <= c.snap
+}
+
+// modify re-registers source i with its current generation's token.
+func (c *churnCollector) modify(i int) error {
+	tok := churnToken(c.gen[i], i)
+	c.ops++
+	if c.src.kind == notify.SourceUser {
+		return c.src.us.ModifyUser(c.src.ids[i], tok, c.trig)
+	}
+	return c.n.Modify(c.src.fds[i], tok, notify.Readable, c.trig)
+}
+
+// retoken gives the next source a new token in place, while the producer
+// may be firing it: a fresh firing pending on it must come back with the
+// new token.
+func (c *churnCollector) retoken() error {
+	for range len(c.gen) {
+		i := c.next(&c.modCur)
+		// Pairs with the producer's CompareAndSwaps on the state word.
+		if c.owed(i, c.src.busy[i].v.Load()) {
+			continue
+		}
+		c.gen[i]++
+		if err := c.modify(i); err != nil {
+			return fmt.Errorf("modify source %d: %w", i, err)
+		}
+		return nil
+	}
+	return nil
+}
+
+// readd removes a source and registers it again under a new generation:
+// one pending with a fresh firing if there is one, else the next free one.
+// The pending firing is read from the source and accounted here, since the
+// contract says the backend never reports it after Remove. A source the
+// producer is writing to right now is passed over.
+func (c *churnCollector) readd() error {
+	free := -1
+	for range len(c.gen) {
+		i := c.next(&c.remCur)
+		// Pairs with the producer's CompareAndSwap(churnFree, churnFiring)
+		// and CompareAndSwap(churnFiring, churnPending): from pending, the
+		// firing's write has completed.
+		switch st := c.src.busy[i].v.Load(); {
+		case st == churnPending && !c.owed(i, st):
+			if c.claim(i, st) {
+				return c.readdClaimed(i)
+			}
+		case st == churnFree && free < 0:
+			free = i
+		}
+	}
+	if free >= 0 && c.claim(free, churnFree) {
+		c.remCur = free // the next search starts past it
+		return c.readdClaimed(free)
+	}
+	return nil
+}
+
+func (c *churnCollector) claim(i int, st uint32) bool {
+	return c.src.busy[i].v.CompareAndSwap(st, churnOwned)
+}
+
+func (c *churnCollector) readdClaimed(i int) error {
+	if err := c.replace(i); err != nil {
+		return err
+	}
+	// Pairs with the producer's CompareAndSwap(churnFree, churnFiring): the
+	// new registration (and a user source's new id) is in place.
+	c.src.busy[i].v.Store(churnFree)
+	return nil
+}
+
+func (c *churnCollector) replace(i int) error {
+	c.ops += 2
+	if c.src.kind == notify.SourceUser {
+		if err := c.src.us.RemoveUser(c.src.ids[i]); err != nil {
+			return fmt.Errorf("remove user source %d: %w", i, err)
+		}
+	} else if err := c.n.Remove(c.src.fds[i]); err != nil {
+		return fmt.Errorf("remove source %d: %w", i, err)
+	}
+	if seq := c.src.take(i); seq != 0 {
+		c.led.mark(seq)
+		c.drained++
+	}
+	c.gen[i]++
+	tok := churnToken(c.gen[i], i)
+	if c.src.kind == notify.SourceUser {
+		id, err := c.src.us.AddUser(tok, c.trig)
+		if err != nil {
+			return fmt.Errorf("re-add user source %d: %w", i, err)
+		}
+		c.src.ids[i] = id
+		return nil
+	}
+	if err := c.n.Add(c.src.fds[i], tok, notify.Readable, c.trig); err != nil {
+		return fmt.Errorf("re-add source %d: %w", i, err)
+	}
+	return nil
+}
