@@ -56,6 +56,14 @@
 // overflow, or, on coop rings, when IORING_SQ_TASKRUN says deferred
 // completions are waiting to be run.
 //
+// A Wait that already has its events still submits the re-arms it queued,
+// and that submit carries GETEVENTS with min_complete 0 whenever
+// IORING_SQ_TASKRUN or IORING_SQ_CQ_OVERFLOW is set. On a coop ring this is
+// not an optimisation: always-ready level sources refill the CQ ring inline
+// at every submit, so such a Wait never runs out of events and never blocks,
+// and a DEFER_TASKRUN ring posts every other source's completion only in an
+// enter with GETEVENTS. Without it those sources would never be reported.
+//
 // # Wake and Close
 //
 // A Wake must end an io_uring_enter that waits for min_complete CQEs, and

@@ -30,18 +30,26 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	}
 
 	got, err := n.collect(events, 0)
-	if err != nil || got >= min {
-		if err == nil && n.hasPending() {
+	if err != nil {
+		return got, err
+	}
+	if got >= min && got > 0 {
+		if n.hasPending() {
 			// Queued SQEs (re-arms, Modify) reach the kernel now rather than
 			// waiting for a Wait that has to block. A re-armed level source
-			// that is still ready completes inline during this submit, so
-			// collect once more.
+			// that is still ready completes inline during this submit, and
+			// the submit also fetches deferred and parked completions when
+			// the kernel flags them (see submit), so collect once more.
 			if err = n.submit(false); err == nil {
 				got, err = n.collect(events, got)
 			}
 		}
 		return got, err
 	}
+	// Fewer than min, or nothing at all with min 0 (timeout is 0 then, and
+	// the loop polls: it enters only if the kernel holds completions we
+	// cannot see yet). A coop ring's deferred completions are such; a min-0
+	// Wait that returned above with nothing would never see them.
 	for {
 		if n.gate.Closed() {
 			return got, notify.ErrClosed
@@ -136,6 +144,22 @@ func (n *Notifier) enter(min uint32, timeout time.Duration) unix.Errno {
 
 // submit hands queued SQEs to the kernel without waiting. full asks an
 // SQPOLL ring to wait until its thread has made room.
+//
+// When the kernel holds completions that only an enter with GETEVENTS moves
+// into the CQ ring, the submit carries GETEVENTS with min_complete 0 (as
+// liburing's io_uring_submit does when cq_ring_needs_flush): that costs no
+// extra system call and never waits. On a coop ring this is what keeps a
+// Wait that always has events in hand, and so only ever submits, from
+// starving every other source: DEFER_TASKRUN runs a poll's wakeup
+// (io_req_local_work_add) only in io_uring_enter with GETEVENTS
+// (io_run_local_work_locked after the submit, io_run_local_work in
+// io_cqring_wait), never in a plain submit. The kernel sets IORING_SQ_TASKRUN
+// when that work list becomes non-empty, clears it when the work runs, and
+// sets it again if some is left (it runs at most IO_LOCAL_TW_DEFAULT_MAX, 20,
+// items for min_complete 0), so a flag missed here stays set for the next
+// enter. IORING_SQ_CQ_OVERFLOW gets the same treatment: GETEVENTS flushes the
+// overflow list (io_cqring_do_overflow_flush), and the sooner it is empty the
+// sooner multishot requests stop being ended.
 func (n *Notifier) submit(full bool) error {
 	pending := n.ring.SQ.Publish()
 	if pending == 0 {
@@ -150,13 +174,28 @@ func (n *Notifier) submit(full bool) error {
 			flags |= uring.IORING_ENTER_SQ_WAIT
 		}
 		if flags == 0 {
-			return nil // the thread is awake and will see the new tail
+			// The thread is awake and will see the new tail. It runs the
+			// polls' task_work itself; overflow waits for collect.
+			return nil
 		}
 	} else {
 		toSubmit = pending
 	}
+	// Pairs with the kernel's atomic_or of IORING_SQ_TASKRUN (only on coop
+	// rings, which have IORING_SETUP_TASKRUN_FLAG) and IORING_SQ_CQ_OVERFLOW;
+	// a flag set just after this load stays set for the next enter.
+	if f := n.ring.SQ.Flags(); f&(uring.IORING_SQ_TASKRUN|uring.IORING_SQ_CQ_OVERFLOW) != 0 {
+		flags |= uring.IORING_ENTER_GETEVENTS
+		if f&uring.IORING_SQ_CQ_OVERFLOW != 0 {
+			n.stats.overflowFlushes++
+		}
+	}
+	kind := notify.CallSubmit
+	if flags&uring.IORING_ENTER_GETEVENTS != 0 {
+		kind = notify.CallWait
+	}
 	for {
-		n.Inc(notify.CallSubmit)
+		n.Inc(kind)
 		_, errno := n.ring.Submit(toSubmit, flags)
 		switch errno {
 		case 0, unix.EAGAIN, unix.EBUSY:

@@ -100,7 +100,9 @@ func (r *Ring) mapRings() error {
 }
 
 // Submit enters to submit the pending SQEs without waiting. extra may add
-// IORING_ENTER_SQ_WAKEUP or IORING_ENTER_SQ_WAIT for SQPOLL rings.
+// IORING_ENTER_SQ_WAKEUP or IORING_ENTER_SQ_WAIT for SQPOLL rings, and
+// IORING_ENTER_GETEVENTS, which with min_complete 0 runs a DEFER_TASKRUN
+// ring's deferred completions and flushes the overflow list but never waits.
 func (r *Ring) Submit(toSubmit, extra uint32) (int, unix.Errno) {
 	return Enter(r.FD, toSubmit, 0, extra, nil)
 }
