@@ -44,7 +44,7 @@ fuzz:
 		for t in $$(grep -rhos '^func Fuzz[A-Za-z0-9_]*' impls/kevent | sed 's/^func //' | sort -u); do \
 			pkg=$$(grep -rls "^func $$t" impls/kevent | head -1 | xargs dirname); \
 			echo "fuzz $$t in ./$$pkg for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) ./$$pkg || exit 1; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./$$pkg || exit 1; \
 		done; \
 	fi
 

@@ -29,17 +29,21 @@ type Env struct {
 	Args      []string `json:"args"`
 	Hostname  string   `json:"hostname"`
 	Race      bool     `json:"race,omitempty"`
+	// GOMAXPROCS as set for the run (raised above the CPU count so every
+	// pinned thread can hold a P).
+	GOMAXPROCS int `json:"gomaxprocs"`
 }
 
 // CollectEnv describes this machine.
 func CollectEnv(args []string, used []int) Env {
 	e := Env{
-		NumCPU:    runtime.NumCPU(),
-		GoVersion: runtime.Version(),
-		GOARCH:    runtime.GOARCH,
-		Args:      args,
-		CPUsUsed:  used,
-		Commit:    Commit,
+		NumCPU:     runtime.NumCPU(),
+		GOMAXPROCS: runtime.GOMAXPROCS(0),
+		GoVersion:  runtime.Version(),
+		GOARCH:     runtime.GOARCH,
+		Args:       args,
+		CPUsUsed:   used,
+		Commit:     Commit,
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

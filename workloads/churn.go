@@ -121,7 +121,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 	defer close(orders)
 
 	c := newChurnCollector(n, src, sh, v.Trigger, cfg.Wait, every)
-	_, hasHook := n.(hookUser)
+	hasHook := hasHook(n)
 	var stale uint64
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
 		d := max(cfg.Duration/2, time.Millisecond)

@@ -285,7 +285,7 @@ func probeCapacity(v notify.Variant, cfg Config, n notify.Notifier, src *sourceS
 	go faninProducer(cfg.ProducerCPU, src, n, orders, reports, stop)
 	defer close(orders)
 	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch)}
-	_, hasHook := n.(hookUser)
+	hasHook := hasHook(n)
 	best := 0.0
 	for range 2 {
 		s, err := c.rep(d, orders, reports, hasHook)
@@ -606,7 +606,8 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 	c.raw.Reset()
 	c.late.Reset()
 	c.levels, c.edges, c.waits, c.src.reads = 0, 0, 0, 0
-	hook, hasHook := ol.n.(hookUser)
+	hook, isHook := ol.n.(hookUser)
+	hasHook := isHook && hasHook(ol.n)
 	var hook0 rusage.Usage
 	if hasHook {
 		hook0 = hook.HookUsage()

@@ -9,6 +9,7 @@ import (
 	"kbench/impls/aioring"
 	"kbench/impls/epoll"
 	"kbench/impls/iouring"
+	"kbench/impls/kevent"
 	"kbench/notify"
 )
 
@@ -18,6 +19,7 @@ func Variants() []notify.Variant {
 	v = append(v, epoll.Variants()...)
 	v = append(v, aioring.Variants()...)
 	v = append(v, iouring.Variants()...)
+	v = append(v, kevent.Variants()...)
 	return v
 }
 

@@ -1,0 +1,154 @@
+package kevent
+
+import (
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/clock"
+	"kbench/notify"
+)
+
+// collect is the dequeue half of kevent_get_events and kevent_wait
+// (kevent_dequeue_ready plus kevent_complete_ready): it moves up to
+// len(out) kevents from the ready lists into out, highest priority first
+// and FIFO within a priority (zach: syscall-only kevents before parked ones). A kevent with LAST_CHECK has its callback run
+// again first; if the origin is no longer ready it is dropped silently, its
+// return state cleared and LAST_CHECK set again, and stays on its storage.
+//
+// The LAST_CHECK polls of one batch go out as one ppoll(2) with the queue
+// unlocked; the batch's kevents are in flight meanwhile (see ready). Level
+// kevents requeued by completeReady go back on the lists only when the
+// collection is over, so one collection reports each of them once.
+func (u *kuser) collect(out []ukevent) int {
+	got := 0
+	deferred := u.deferred[:0]
+	u.lock()
+	for got < len(out) && u.readyNum > 0 {
+		round := u.round[:0]
+		checks := u.checkIdx[:0]
+		pfds := u.pfds[:0]
+		for len(round) < len(out)-got {
+			k := u.popFirst()
+			if k == nil {
+				break
+			}
+			ci := -1
+			if k.uk.ReqFlags&reqLastCheck != 0 && k.st.typ == typePoll {
+				ci = len(pfds)
+				pfds = append(pfds, unix.PollFd{Fd: int32(k.st.origin), Events: pollIn | pollOut | pollRdHup})
+				k.flags |= kInFlight
+			}
+			round = append(round, k)
+			checks = append(checks, ci)
+		}
+		if len(pfds) > 0 {
+			u.unlock()
+			u.poll.poll(pfds)
+			u.lock()
+		}
+		for i, k := range round {
+			requeue := k.flags&kRequeue != 0
+			k.flags &^= kInFlight | kRequeue
+			if k.uk.ReqFlags&reqLastCheck != 0 {
+				k.uk.ReqFlags &^= reqLastCheck
+				var revents uint32
+				if ci := checks[i]; ci >= 0 {
+					revents = uint32(uint16(pfds[ci].Revents))
+				}
+				if checkVerdict(k, revents) == 0 {
+					k.uk.ReqFlags |= reqLastCheck
+					k.uk.RetFlags = 0
+					k.uk.RetData = [2]uint32{}
+					if requeue {
+						u.enqueue(k)
+					}
+					continue
+				}
+			}
+			out[got] = k.uk
+			got++
+			freed := k.uk.ReqFlags&reqOneshot != 0
+			u.completeReady(k, &deferred)
+			if requeue && !freed {
+				u.enqueue(k)
+			}
+		}
+		// Keep the (possibly grown) scratch for the next round and call.
+		u.round, u.checkIdx, u.pfds = round[:0], checks[:0], pfds[:0]
+		clear(round)
+	}
+	for _, k := range deferred {
+		u.enqueue(k)
+	}
+	clear(deferred)
+	u.deferred = deferred[:0]
+	u.unlock()
+	return got
+}
+
+// getEvents is kevent_get_events(min, max = len(buf), timeout) with the
+// min_events semantics Zach Brown proposed for kevent_getevents (take29's
+// kevent_user_wait woke at the first ready kevent whatever min_nr said; the
+// notify contract needs min). It returns the kevents delivered into buf and
+// whether a Wake (need_exit) ended the call.
+//
+// Its kernel entry is getppid if it returns without sleeping, otherwise the
+// FUTEX_WAIT that puts it to sleep; both count as CallWait. In zach mode the
+// call also returns as soon as the ring holds a record the consumer has not
+// taken, because those records never pass through here.
+func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int, woke bool) {
+	return u.waitLoop(buf, min, timeout, -1)
+}
+
+// waitLoop is the shared body of kevent_get_events and kevent_wait: collect
+// into buf, sleep while fewer than min are delivered. oldUidx >= 0 is
+// kevent_wait's old_uidx: a commit that moved the ring's uidx away from it
+// ends the wait too.
+func (u *kuser) waitLoop(buf []ukevent, min int, timeout time.Duration, oldUidx int64) (n int, woke bool) {
+	entered := false
+	var deadline int64
+	if timeout > 0 {
+		deadline = clock.Now() + int64(timeout)
+	}
+	for {
+		n += u.collect(buf[n:])
+		u.lock()
+		if u.needExit {
+			u.needExit = false
+			woke = true
+		}
+		if n >= min || n == len(buf) || woke || u.closed || timeout == 0 ||
+			(oldUidx >= 0 && uint32(oldUidx) != u.t29.Uidx()) ||
+			(u.mode == modeZach && !u.zring.Drained()) {
+			u.unlock()
+			break
+		}
+		if u.readyNum > 0 {
+			u.unlock()
+			continue
+		}
+		wait := time.Duration(-1)
+		if timeout > 0 {
+			if wait = time.Duration(deadline - clock.Now()); wait <= 0 {
+				u.unlock()
+				break
+			}
+		}
+		u.sleeping = true
+		// Pairs with wakeLocked's Store(0): set under the lock, before any
+		// producer can see sleeping.
+		u.futex.Store(1)
+		u.unlock()
+		u.calls.Inc(notify.CallWait)
+		entered = true
+		futexWait(&u.futex, 1, wait)
+		u.lock()
+		u.sleeping = false
+		u.unlock()
+	}
+	if !entered {
+		sysEnter(u.calls, notify.CallWait)
+	}
+	return n, woke
+}

@@ -1,0 +1,169 @@
+package kevent
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"kbench/notify"
+)
+
+// fd sources: poll kevents on a storage per fd, whose activity the hook
+// thread reports.
+
+// fdFlags is the kevent event mask and request flags for an interest and
+// trigger.
+func fdFlags(in notify.Interest, tr notify.Trigger) (event, req uint32, err error) {
+	if !in.Valid() {
+		return 0, 0, fmt.Errorf("kevent: interest %v: %w", in, notify.ErrInvalid)
+	}
+	event = pollErr | pollHup
+	if in&notify.Readable != 0 {
+		event |= pollIn | pollRdHup
+	}
+	if in&notify.Writable != 0 {
+		event |= pollOut
+	}
+	// ALWAYS_QUEUE: a source ready at add must stay registered (take29
+	// would hand it back from kevent_ctl and forget it), as take29's own
+	// epoll-on-kevent shim did.
+	switch tr {
+	case notify.Level:
+		req = reqLevel | reqLastCheck | reqAlwaysQueue
+	case notify.Edge:
+		req = reqET | reqAlwaysQueue
+	case notify.Oneshot:
+		req = reqOneshot | reqAlwaysQueue
+	default:
+		return 0, 0, fmt.Errorf("kevent: trigger %v: %w", tr, errors.ErrUnsupported)
+	}
+	return event, req, nil
+}
+
+// Add registers fd; its readiness reaches the queue through the hook thread.
+func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	event, req, err := fdFlags(in, tr)
+	if err != nil {
+		return err
+	}
+	if _, ok := n.byFD[fd]; ok {
+		return fmt.Errorf("kevent add fd %d: %w", fd, os.ErrExist)
+	}
+	h, err := n.ensureHook()
+	if err != nil {
+		return err
+	}
+	idx := n.allocReg()
+	r := &n.regs[idx]
+	st := &storage{origin: fd, typ: typePoll, gen: r.gen + 1}
+	n.tab.store(idx, st)
+	if err := h.register(fd, keventID(idx, st.gen), in); err != nil {
+		n.tab.store(idx, nil)
+		n.freeReg(idx)
+		return fmt.Errorf("kevent add fd %d: hook epoll_ctl: %w", fd, err)
+	}
+	*r = reg{live: true, gen: r.gen, fd: fd, token: token, in: in, tr: tr, req: req, st: st}
+	if err := n.addKevent(idx, event); err != nil {
+		h.unregister(fd)
+		n.tab.store(idx, nil)
+		n.freeReg(idx)
+		return err
+	}
+	n.byFD[fd] = idx
+	if tr == notify.Level {
+		n.levelFDs++
+	}
+	return nil
+}
+
+// Modify replaces fd's registration; for Oneshot it re-arms. In take29 a
+// delivered oneshot kevent is gone, so the re-arm is a new ADD; a kevent
+// still held is MODIFYed (its pending report, if any, stays pending, as an
+// EPOLL_CTL_MOD leaves it). A oneshot kevent that fired is off its storage
+// for good, so leaving Oneshot is a REMOVE and an ADD.
+func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	event, req, err := fdFlags(in, tr)
+	if err != nil {
+		return err
+	}
+	idx, ok := n.byFD[fd]
+	if !ok {
+		return fmt.Errorf("kevent modify fd %d: %w", fd, os.ErrNotExist)
+	}
+	r := &n.regs[idx]
+	if r.in != in {
+		if err := n.hook.Load().reregister(fd, keventID(idx, r.st.gen), in); err != nil {
+			return fmt.Errorf("kevent modify fd %d: hook epoll_ctl: %w", fd, err)
+		}
+	}
+	if old := r.tr; old != tr {
+		if old == notify.Level {
+			n.levelFDs--
+		}
+		if tr == notify.Level {
+			n.levelFDs++
+		}
+	}
+	return n.rearm(idx, token, in, tr, event, req)
+}
+
+func (n *Notifier) rearm(idx int, token uint64, in notify.Interest, tr notify.Trigger, event, req uint32) error {
+	r := &n.regs[idx]
+	old := r.tr
+	r.token, r.in, r.tr, r.req = token, in, tr, req
+	if r.kev && old == notify.Oneshot && tr != notify.Oneshot {
+		n.u.remove(keventID(idx, r.gen)) // gone already if it was delivered into a ring
+		r.kev = false
+	}
+	if r.kev {
+		err := n.u.modify(keventID(idx, r.gen), event, req)
+		if err == nil {
+			return nil
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		// Zach's ring delivered (and freed) the oneshot kevent at
+		// storage_ready; its record is in the ring, not yet read.
+		r.kev = false
+	}
+	return n.addKevent(idx, event)
+}
+
+// Remove unregisters fd. Records of it already in a ring are dropped by the
+// reader (their generation is stale), so nothing of fd is reported after.
+func (n *Notifier) Remove(fd int) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	idx, ok := n.byFD[fd]
+	if !ok {
+		return fmt.Errorf("kevent remove fd %d: %w", fd, os.ErrNotExist)
+	}
+	r := &n.regs[idx]
+	if r.kev {
+		n.u.remove(keventID(idx, r.gen))
+	}
+	if r.tr == notify.Level {
+		n.levelFDs--
+	}
+	var err error
+	if h := n.hook.Load(); h != nil {
+		if e := h.unregister(fd); e != nil {
+			err = fmt.Errorf("kevent remove fd %d: hook epoll_ctl: %w", fd, e)
+		}
+	}
+	n.tab.store(idx, nil)
+	delete(n.byFD, fd)
+	n.freeReg(idx)
+	return err
+}

@@ -1,0 +1,88 @@
+package kevent
+
+// kevent is struct kevent: one registered interest. It lives in three
+// places at once, as in the original: the queue's index (by id), its
+// storage's list (while the origin should report to it) and at most one
+// ready list (while it waits for collection).
+type kevent struct {
+	uk    ukevent
+	flags uint32   // kReady, kStorage, kUser, kInFlight, kRequeue
+	list  int8     // index into kuser.lists while kReady
+	st    *storage // the origin's storage
+	// ready-list links (struct kevent's ready_entry).
+	prev, next *kevent
+}
+
+// kevent.flags. kReady, kStorage and kUser are the original's
+// KEVENT_READY, KEVENT_STORAGE and KEVENT_USER.
+const (
+	kReady   = 0x1 // on a ready list
+	kStorage = 0x2 // on its storage's list
+	kUser    = 0x4 // in the queue's index
+	// kInFlight: taken off the ready list by a collection that dropped the
+	// queue lock to poll its LAST_CHECK kevents; kevent_ready does not queue
+	// it meanwhile but sets kRequeue, and the collection queues it after.
+	kInFlight = 0x8
+	kRequeue  = 0x10
+)
+
+// storage is struct kevent_storage: the kevents interested in one origin
+// (an fd, a user source), in the order they were added, which is the order
+// first-waker-only (no WAKEUP_ALL) follows.
+type storage struct {
+	origin int    // the fd of a poll storage, the slot of a user source
+	typ    uint32 // typePoll or typeUnotify
+	gen    uint32 // hook cookies carry it, so a late epoll report for a recycled slot is ignored
+	list   []*kevent
+}
+
+// klist is a ready list: FIFO, intrusive, O(1) unlink.
+type klist struct {
+	head, tail *kevent
+	n          int
+}
+
+func (l *klist) pushBack(k *kevent) {
+	k.next = nil
+	k.prev = l.tail
+	if l.tail != nil {
+		l.tail.next = k
+	} else {
+		l.head = k
+	}
+	l.tail = k
+	l.n++
+}
+
+func (l *klist) unlink(k *kevent) {
+	if k.prev != nil {
+		k.prev.next = k.next
+	} else {
+		l.head = k.next
+	}
+	if k.next != nil {
+		k.next.prev = k.prev
+	} else {
+		l.tail = k.prev
+	}
+	k.prev, k.next = nil, nil
+	l.n--
+}
+
+// kpool is kevent_cache: kevents are recycled, so a oneshot re-arm (which in
+// take29 is a fresh ADD) allocates nothing in steady state.
+type kpool struct{ free []*kevent }
+
+func (p *kpool) get() *kevent {
+	if n := len(p.free); n > 0 {
+		k := p.free[n-1]
+		p.free = p.free[:n-1]
+		return k
+	}
+	return new(kevent)
+}
+
+func (p *kpool) put(k *kevent) {
+	*k = kevent{}
+	p.free = append(p.free, k)
+}

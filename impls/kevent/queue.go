@@ -1,0 +1,336 @@
+package kevent
+
+import (
+	"fmt"
+	"os"
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/ring"
+	"kbench/notify"
+)
+
+// mode is the collection path a queue is built for.
+type mode uint8
+
+const (
+	modeSyscall mode = iota // kevent_get_events only
+	modeTake29              // take29's ring, kevent_wait + kevent_commit
+	modeZach                // Zach Brown's ownership-word ring, filled at storage_ready
+)
+
+func (m mode) String() string { return [...]string{"syscall", "take29", "zach"}[m] }
+
+// kuser is struct kevent_user: the queue behind one kevent descriptor, the
+// "kernel side" of this package.
+//
+// One spinlock (mu) stands for the original's kevent_lock, ready_lock,
+// storage locks and per-kevent ulock: storages here belong to one queue, so
+// separate locks would only add an ordering rule. Producers (storage_ready
+// from the hook thread or a user-source producer, and ctl READY) may run on
+// any goroutine; everything else (ctl ADD/MODIFY/REMOVE, collection, the
+// take29 ring, the zach ring's consumer) belongs to the collecting one.
+type kuser struct {
+	mu    spinlock
+	calls *notify.Counters
+	mode  mode
+
+	index    map[uint64]*kevent // kevent_root: all kevents by id
+	lists    [2 * numPrio]klist // per priority p: lists[2p] ready, lists[2p+1] zach's syscall-only list
+	readyNum int                // kevents on any list (ready_num)
+	parked   int                // zach: kevents on the lists[2p], waiting for ring slots
+	pool     kpool
+	poll     poller
+
+	// Sleeping and waking. futex is the word the collector sleeps on; the
+	// waiter flag (sleeping) is read and written under mu, so a producer
+	// issues futex_wake only when a collector is actually asleep.
+	futex       atomic.Uint32
+	sleeping    bool
+	wakePending bool // set under mu by wakeLocked; the wake is issued after unlock
+	needExit    bool // Wake (ctl READY with num 0): the next collection returns at once
+	closed      bool
+
+	zring  *ring.Owned  // zach: the kernel is its producer, the Notifier's Wait its consumer
+	t29    *ring.Take29 // take29: kevent_ring and the kernel's private indices
+	t29buf []ukevent
+
+	// Collection scratch, reused so collection never allocates.
+	round    []*kevent
+	checkIdx []int
+	pfds     []unix.PollFd
+	deferred []*kevent
+	pfd1     [1]unix.PollFd
+}
+
+// ringSlotSize is a zach slot: the ownership header and one ukevent.
+const ringSlotSize = ring.OwnedHeader + ukeventSize
+
+func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
+	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p}
+	switch m {
+	case modeZach:
+		r, err := ring.NewOwned(ringSlots, ringSlotSize)
+		if err != nil {
+			return nil, fmt.Errorf("kevent zach ring: %w", err)
+		}
+		u.zring = r
+	case modeTake29:
+		r, err := ring.NewTake29(ringSlots, ukeventSize)
+		if err != nil {
+			return nil, fmt.Errorf("kevent take29 ring: %w", err)
+		}
+		u.t29 = r
+		u.t29buf = make([]ukevent, ringSlots)
+	}
+	return u, nil
+}
+
+func (u *kuser) lock() { u.mu.lock(u.calls) }
+
+// unlock releases the queue and issues the futex wake a producer decided on
+// under the lock, so the sleeper does not wake into a held lock.
+func (u *kuser) unlock() {
+	wake := u.wakePending
+	u.wakePending = false
+	u.mu.unlock()
+	if wake {
+		u.calls.Inc(notify.CallWake)
+		futexWake(&u.futex)
+	}
+}
+
+// wakeLocked is wake_up(&u->wait) with the waiter check: nothing to do, and
+// no system call, unless the collector is asleep.
+func (u *kuser) wakeLocked() {
+	if u.sleeping {
+		u.sleeping = false
+		// Pairs with the collector's FUTEX_WAIT on value 1: either it has not
+		// slept yet and the kernel sees 0 (EAGAIN), or our wake finds it.
+		u.futex.Store(0)
+		u.wakePending = true
+	}
+}
+
+// storageReady is kevent_storage_ready: the origin reports activity mask.
+// Each kevent interested in mask has its callback run and is queued once;
+// without WAKEUP_ALL a kevent is skipped once an earlier one of the same
+// storage has been made ready by this call (first-waker-only).
+func (u *kuser) storageReady(st *storage, mask uint32) {
+	u.lock()
+	woken := 0
+	for i := 0; i < len(st.list); {
+		k := st.list[i]
+		if mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
+			r := readyVerdict(k, mask)
+			u.ready(k, r)
+			if r != 0 {
+				woken++
+			}
+		}
+		// ready() takes a oneshot or broken kevent off this list; the next
+		// one has then moved into slot i.
+		if i < len(st.list) && st.list[i] == k {
+			i++
+		}
+	}
+	u.unlock()
+}
+
+// readyVerdict is the type's callback as storage_ready runs it. A poll
+// kevent trusts the activity the hook observed (take29's poll callback did
+// not poll again from storage_ready either when LAST_CHECK was set); take30's
+// unotify callback always says ready.
+func readyVerdict(k *kevent, mask uint32) int {
+	if k.st.typ == typePoll {
+		k.uk.RetData[0] = mask & k.uk.Event
+	}
+	return 1
+}
+
+// checkVerdict is the type's callback run outside storage_ready (at ADD with
+// ALWAYS_QUEUE, at MODIFY, at dequeue for LAST_CHECK), given the origin's
+// current poll state: ready, not ready, or broken (the fd is gone).
+func checkVerdict(k *kevent, revents uint32) int {
+	if k.st.typ != typePoll {
+		return 1
+	}
+	if revents&pollNval != 0 {
+		return -1
+	}
+	r := revents & k.uk.Event
+	k.uk.RetData[0] = r
+	if r != 0 {
+		return 1
+	}
+	return 0
+}
+
+// ready is kevent_ready: record the callback's verdict in ret_flags and, if
+// the kevent has something to report (now, or a DONE/BROKEN still set from
+// before: take29's "level-like" default), take a oneshot or broken kevent
+// off its storage and queue it once.
+func (u *kuser) ready(k *kevent, ret int) {
+	switch {
+	case ret > 0:
+		k.uk.RetFlags |= retDone
+	case ret < 0:
+		k.uk.RetFlags |= retBroken | retDone
+	default:
+		ret = int(k.uk.RetFlags & (retBroken | retDone))
+	}
+	if ret == 0 {
+		return
+	}
+	if (k.uk.ReqFlags&reqOneshot != 0 || ret < 0) && k.flags&kStorage != 0 {
+		storageDequeue(k)
+	}
+	if k.flags&kInFlight != 0 {
+		k.flags |= kRequeue
+		return
+	}
+	u.enqueue(k)
+}
+
+// zachEligible: may this kevent go into Zach's ring at storage_ready time?
+// Level kevents may not ("we can't have some source constantly spewing into
+// the ring"), nor kevents whose LAST_CHECK must run at dequeue: both are
+// collected only by the collection call.
+func zachEligible(k *kevent) bool { return k.uk.ReqFlags&(reqLevel|reqLastCheck) == 0 }
+
+// enqueue puts a kevent that has something to report where the collector
+// will find it: on its priority's ready list, or, in zach mode, straight
+// into the ring when nothing is parked ahead of it and a slot is free.
+func (u *kuser) enqueue(k *kevent) {
+	queued := k.flags&kReady != 0
+	if u.mode == modeZach && u.parked > 0 {
+		// Parked kevents go first, at every event, so none is overlooked
+		// ("we'd first have to check this ready list when later events are
+		// generated"). If k itself was parked, its report covers this event
+		// whether or not the flush published it.
+		u.flush()
+	}
+	if queued {
+		return
+	}
+	p := prio(k.uk.ReqFlags)
+	switch {
+	case u.mode != modeZach:
+		u.push(k, 2*p)
+	case zachEligible(k):
+		if u.parked == 0 {
+			if slot, ok := u.zring.Reserve(); ok {
+				u.publish(k, slot)
+				return
+			}
+		}
+		u.push(k, 2*p)
+	default:
+		u.push(k, 2*p+1)
+	}
+	u.wakeLocked()
+}
+
+func (u *kuser) push(k *kevent, li int) {
+	u.lists[li].pushBack(k)
+	k.list = int8(li)
+	k.flags |= kReady
+	u.readyNum++
+	if u.mode == modeZach && li%2 == 0 {
+		u.parked++
+	}
+}
+
+func (u *kuser) unlinkReady(k *kevent) {
+	li := int(k.list)
+	u.lists[li].unlink(k)
+	k.flags &^= kReady
+	u.readyNum--
+	if u.mode == modeZach && li%2 == 0 {
+		u.parked--
+	}
+}
+
+// popFirst takes the head of the highest-priority non-empty list. Within a
+// priority, zach's syscall-only list (level kevents) goes before the parked
+// one: parked kevents also leave through the ring, level ones only here, so
+// a steady stream of parked kevents cannot starve them.
+func (u *kuser) popFirst() *kevent {
+	for li := 2*numPrio - 1; li >= 0; li-- {
+		if k := u.lists[li].head; k != nil {
+			u.unlinkReady(k)
+			return k
+		}
+	}
+	return nil
+}
+
+// completeReady is kevent_complete_ready, run once a kevent has been handed
+// to user space: a oneshot kevent is freed, an ET kevent's return state
+// cleared, and (kbench's level) a level kevent goes back on the ready list
+// with LAST_CHECK — after the current collection, via deferred, so one
+// collection reports it once.
+func (u *kuser) completeReady(k *kevent, deferred *[]*kevent) {
+	req := k.uk.ReqFlags
+	if req&reqOneshot != 0 {
+		u.finish(k)
+		return
+	}
+	if req&reqET != 0 {
+		k.uk.RetFlags = 0
+		k.uk.RetData = [2]uint32{}
+	}
+	if req&reqLevel != 0 {
+		k.uk.ReqFlags |= reqLastCheck
+		if deferred != nil {
+			*deferred = append(*deferred, k)
+		} else {
+			u.enqueue(k)
+		}
+	}
+}
+
+// finish is kevent_finish_user: out of the index, off the storage and the
+// ready list, back to the pool.
+func (u *kuser) finish(k *kevent) {
+	delete(u.index, k.uk.ID)
+	if k.flags&kStorage != 0 {
+		storageDequeue(k)
+	}
+	if k.flags&kReady != 0 {
+		u.unlinkReady(k)
+	}
+	u.pool.put(k)
+}
+
+func storageEnqueue(st *storage, k *kevent) {
+	k.st = st
+	st.list = append(st.list, k)
+	k.flags |= kStorage
+}
+
+// storageDequeue removes k keeping the others' order (first-waker-only
+// depends on it).
+func storageDequeue(k *kevent) {
+	l := k.st.list
+	for i, x := range l {
+		if x == k {
+			copy(l[i:], l[i+1:])
+			l[len(l)-1] = nil
+			k.st.list = l[:len(l)-1]
+			break
+		}
+	}
+	k.flags &^= kStorage
+}
+
+// shutdown marks the queue closed and wakes the collector.
+func (u *kuser) shutdown() {
+	u.lock()
+	u.closed = true
+	u.wakeLocked()
+	u.unlock()
+}
+
+var errNoKevent = fmt.Errorf("kevent: no such kevent: %w", os.ErrNotExist)

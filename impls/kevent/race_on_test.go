@@ -1,0 +1,5 @@
+//go:build race
+
+package kevent
+
+const raceEnabled = true
