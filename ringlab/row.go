@@ -30,8 +30,10 @@ type Row struct {
 	Corrupt   int64 `json:"corrupt"`   // payload bytes not matching the sequence
 
 	// Preempted counts involuntary context switches of the two pinned
-	// threads during the timed repetitions: a row with many was disturbed
-	// by other work on its CPUs, and its samples are noise.
+	// threads during the timed repetitions (getrusage ru_nivcsw). A
+	// sched_yield that lets another task run counts too (same-CPU rows,
+	// take29's contended lock), so a high count means the CPUs were shared
+	// with other work and the samples are noisy.
 	Preempted int64 `json:"preempted"`
 
 	Failed bool   `json:"failed"`

@@ -1,0 +1,166 @@
+package workloads
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+
+	"kbench/csrc/ringtwin"
+	"kbench/results"
+	"kbench/ringlab"
+)
+
+// Ring measures the collection-ring designs alone, on one substrate,
+// against the cache-line floor and their C twins (ringlab does the work;
+// this file turns its rows into result rows).
+var Ring = Workload{
+	Name:  "ring",
+	Order: 85,
+	Desc:  "collection rings alone: ownership word per slot (zach), AIO-style shared head/tail line, split head/tail with cached indices, take29 kidx/commit, BPF-ringbuf busy bit; ns/event as a multiple of the cache-line round trip, Go/C for designs 1–3",
+}
+
+func init() {
+	Ring.RunAll = runRing
+	register(&Ring)
+}
+
+var ringUnits = []results.Unit{
+	{Name: "ns/event", Better: "lower"},
+	{Name: "events/s", Better: "higher"},
+	{Name: "floor-multiple", Better: "lower"},
+	{Name: "c-ns/event", Better: "lower"},
+	{Name: "go/c", Better: "lower"},
+	{Name: "preempted", Better: "lower"},
+}
+
+func runRing(ctx context.Context, cfg Config) []results.Result {
+	suite := ringlab.Suite(cfg.Quick, cfg.ProducerCPU, cfg.ConsumerCPU)
+	twin, twinErr := ringTwin()
+	for i := range suite {
+		if cfg.Reps > 0 {
+			suite[i].Reps = cfg.Reps
+		}
+		suite[i].Twin = twin
+	}
+	rows, err := ringlab.RunSuite(ctx, suite)
+	var out []results.Result
+	for _, r := range rows {
+		out = append(out, ringResult(r, twinErr))
+	}
+	if err != nil && ctx.Err() == nil {
+		res := results.Result{Workload: "ring", Backend: "ring", Variant: "suite", Params: map[string]string{}}
+		out = append(out, skipOrFail(res, err))
+	}
+	return out
+}
+
+func ringResult(r ringlab.Row, twinErr error) results.Result {
+	placement := "cross"
+	if r.ProducerCPU == r.ConsumerCPU {
+		placement = "same"
+	}
+	res := results.Result{
+		Workload: "ring",
+		Backend:  "ring",
+		Variant:  fmt.Sprintf("%s %dB %s b%d %s", r.Design, r.SlotSize, r.Pattern, r.Batch, placement),
+		Units:    ringUnits,
+		Params: map[string]string{
+			"design":       r.Design,
+			"slot_size":    strconv.Itoa(r.SlotSize),
+			"ring_slots":   strconv.Itoa(r.RingSlots),
+			"pattern":      r.Pattern,
+			"batch":        strconv.Itoa(r.Batch),
+			"placement":    placement,
+			"producer_cpu": strconv.Itoa(r.ProducerCPU),
+			"consumer_cpu": strconv.Itoa(r.ConsumerCPU),
+			"events":       strconv.Itoa(r.Events),
+			"release":      map[bool]string{true: "asm-mov", false: "sync/atomic"}[r.ReleaseStoreAsm],
+		},
+	}
+	if r.Pattern == ringlab.Burst {
+		res.Params["burst"] = strconv.Itoa(r.Burst)
+		res.Params["idle_gap_ns"] = strconv.FormatInt(r.IdleGapNs, 10)
+	}
+	for i, ns := range r.NsPerEvent {
+		s := results.Sample{Rep: i, Values: map[string]float64{
+			"ns/event":  ns,
+			"events/s":  r.EventsPerSec[i],
+			"preempted": float64(r.Preempted) / float64(len(r.NsPerEvent)),
+		}}
+		if r.FloorNs > 0 {
+			s.Values["floor-multiple"] = ns / r.FloorNs
+		}
+		if i < len(r.CNsPerEvent) {
+			s.Values["c-ns/event"] = r.CNsPerEvent[i]
+			if r.CNsPerEvent[i] > 0 {
+				s.Values["go/c"] = ns / r.CNsPerEvent[i]
+			}
+		}
+		if i == 0 { // ringlab sums the accounting over the repetitions
+			s.Generated, s.Collected = uint64(r.Generated), uint64(r.Received)
+			s.Lost, s.Dup = uint64(r.Lost), uint64(r.Dup+r.Reordered+r.Corrupt)
+		}
+		res.Samples = append(res.Samples, s)
+	}
+	res.Params["floor_ns"] = strconv.FormatFloat(r.FloorNs, 'f', 1, 64)
+	if r.Note != "" {
+		res.Params["note"] = r.Note // how the design was built; the same for every row of it
+	}
+	switch {
+	case r.Failed:
+		res.Status, res.Reason = results.StatusFailed, r.Reason
+	default:
+		res = finish(res)
+		if twinErr != nil && isTwinDesign(r.Design) {
+			res.Reason = "no C twin: " + twinErr.Error()
+		}
+	}
+	return res
+}
+
+func isTwinDesign(d string) bool {
+	for _, t := range ringlab.TwinDesigns() {
+		if t == d {
+			return true
+		}
+	}
+	return false
+}
+
+var ringTwinBuild struct {
+	sync.Mutex
+	path string
+	err  error
+}
+
+// ringTwin builds the ring designs' C twin once per source version into the
+// user's cache directory; without a C compiler the rows say so.
+func ringTwin() (string, error) {
+	ringTwinBuild.Lock()
+	defer ringTwinBuild.Unlock()
+	if ringTwinBuild.path != "" || ringTwinBuild.err != nil {
+		return ringTwinBuild.path, ringTwinBuild.err
+	}
+	sum := sha256.Sum256(ringtwin.Source)
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	dir := filepath.Join(base, "kbench", "ring-twin-"+hex.EncodeToString(sum[:])[:16])
+	bin := filepath.Join(dir, "ringtwin")
+	if _, err := os.Stat(bin); err == nil {
+		ringTwinBuild.path = bin
+		return bin, nil
+	}
+	ringTwinBuild.path, ringTwinBuild.err = ringlab.BuildCTwin(dir)
+	if ringTwinBuild.err != nil && !errors.Is(ringTwinBuild.err, errors.ErrUnsupported) {
+		ringTwinBuild.err = fmt.Errorf("ring twin: %w", ringTwinBuild.err)
+	}
+	return ringTwinBuild.path, ringTwinBuild.err
+}
