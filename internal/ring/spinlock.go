@@ -1,7 +1,6 @@
 package ring
 
 import (
-	"runtime"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -23,10 +22,6 @@ func (l *spinLock) lock() {
 	for !l.v.CompareAndSwap(0, 1) {
 		for spins := 0; l.v.Load() != 0; spins++ {
 			if spins >= 64 {
-				// The holder may be a goroutine waiting for a P on its way
-				// back from a system call: Gosched lets it have ours;
-				// sched_yield lets a thread preempted on our CPU run.
-				runtime.Gosched()
 				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 				spins = 0
 			}
