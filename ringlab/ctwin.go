@@ -1,49 +1,31 @@
 package ringlab
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
 
 	"kbench/csrc/ringtwin"
+	"kbench/internal/ctwin"
 )
 
 // TwinDesigns lists the designs with a C twin.
 func TwinDesigns() []string { return []string{Owned, Shared, Split} }
 
-// BuildCTwin writes the embedded C source into outDir and compiles it with
-// `cc -std=c11 -O2 -pthread`, returning the binary's path. Without a C
-// compiler the error wraps errors.ErrUnsupported and says why; a compiler
-// error carries the compiler's output.
-func BuildCTwin(outDir string) (path string, err error) {
-	cc := os.Getenv("CC")
-	if cc == "" {
-		cc = "cc"
-	}
-	ccPath, err := exec.LookPath(cc)
-	if err != nil {
-		return "", fmt.Errorf("ringlab: building the C twin: no C compiler (%v): %w", err, errors.ErrUnsupported)
-	}
-	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return "", fmt.Errorf("ringlab: building the C twin: %w", err)
-	}
-	src := filepath.Join(outDir, "ringtwin.c")
-	if err := os.WriteFile(src, ringtwin.Source, 0o644); err != nil {
-		return "", fmt.Errorf("ringlab: building the C twin: %w", err)
-	}
-	bin := filepath.Join(outDir, "ringtwin")
-	out, err := exec.Command(ccPath, "-std=c11", "-O2", "-pthread", "-o", bin, src).CombinedOutput()
-	if err != nil {
-		return "", fmt.Errorf("ringlab: %s -O2 -pthread ringtwin.c: %w\n%s", cc, err, bytes.TrimSpace(out))
-	}
-	return bin, nil
+// CTwin returns the C twin of designs 1–3, built on first use into the
+// user's cache directory. Without a C compiler the error wraps
+// errors.ErrUnsupported and says why.
+func CTwin() (string, error) {
+	return ctwin.Build("ringtwin", ringtwin.Sources, ringtwin.Units, ringtwin.Flags...)
+}
+
+// BuildCTwin compiles the C twin into outDir and returns the binary's path.
+func BuildCTwin(outDir string) (string, error) {
+	return ctwin.BuildIn(outDir, "ringtwin", ringtwin.Sources, ringtwin.Units, ringtwin.Flags...)
 }
 
 // TwinSample is one timed repetition of the C twin.
@@ -98,21 +80,12 @@ func RunCTwin(ctx context.Context, path string, p Params) ([]TwinSample, error) 
 
 // parseTwin reads the twin's key=value lines.
 func parseTwin(out []byte) ([]TwinSample, error) {
+	lines, err := ctwin.ParseKV(out)
+	if err != nil {
+		return nil, fmt.Errorf("ringlab: %w", err)
+	}
 	var samples []TwinSample
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		kv := map[string]string{}
-		for _, f := range strings.Fields(line) {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				return nil, fmt.Errorf("ringlab: C twin output %q: field %q is not key=value", line, f)
-			}
-			kv[k] = v
-		}
+	for _, kv := range lines {
 		var s TwinSample
 		var errs []error
 		atoi := func(k string) int64 {
@@ -132,11 +105,11 @@ func parseTwin(out []byte) ([]TwinSample, error) {
 		}
 		s.NsPerEvent = ns
 		if err := errors.Join(errs...); err != nil || s.Design == "" {
-			return nil, fmt.Errorf("ringlab: C twin output %q: %v", line, err)
+			return nil, fmt.Errorf("ringlab: C twin output %v: %v", kv, err)
 		}
 		samples = append(samples, s)
 	}
-	return samples, sc.Err()
+	return samples, nil
 }
 
 // attachTwin runs the twin for p and fills the matching rows' C samples

@@ -1,24 +1,18 @@
 package workloads
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	faninc "kbench/csrc/fanin"
 	"kbench/impls/all"
+	"kbench/internal/ctwin"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -144,7 +138,7 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 		res.Params[k] = strconv.Itoa(x)
 	}
 	res.Params["twin_mode"], res.Params["twin_setup"] = tw.mode, tw.setup
-	res.Params["twin_cc"] = twinCC() + " -O2 -pthread"
+	res.Params["twin_cc"] = ctwin.CC() + " " + strings.Join(faninTwinFlags, " ")
 	if S < 1 || batch < 1 || rounds < 1 {
 		return fail(res, fmt.Errorf("fidelity: sources=%d batch=%d rounds=%d: %w", S, batch, rounds, notify.ErrInvalid))
 	}
@@ -234,87 +228,21 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 	return res
 }
 
-// twinCC is the C compiler: $CC, or cc.
-func twinCC() string {
-	if cc := os.Getenv("CC"); cc != "" {
-		return cc
-	}
-	return "cc"
-}
-
-var twinBuild struct {
-	sync.Mutex
-	path string
-}
-
-// FaninTwin returns the C twin's binary, building it at first use into a
-// cache directory named after the sources' hash (so an edit rebuilds it,
-// and later runs reuse it). Without a C compiler the error wraps
+// FaninTwin returns the C twin's binary, built on first use into the
+// user's cache directory. Without a C compiler the error wraps
 // errors.ErrUnsupported.
 func FaninTwin() (string, error) {
-	twinBuild.Lock()
-	defer twinBuild.Unlock()
-	if twinBuild.path != "" {
-		return twinBuild.path, nil
-	}
-	h := sha256.New()
-	h.Write([]byte(twinCC()))
-	for _, name := range append([]string{"fanin.h"}, faninc.Units...) {
-		b, err := fs.ReadFile(faninc.Sources, name)
-		if err != nil {
-			return "", fmt.Errorf("fidelity: embedded %s: %w", name, err)
-		}
-		h.Write(b)
-	}
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "kbench", "fanin-twin-"+hex.EncodeToString(h.Sum(nil))[:16])
-	bin := filepath.Join(dir, "fanin")
-	if _, err := os.Stat(bin); err == nil {
-		twinBuild.path = bin
-		return bin, nil
-	}
-	if err := BuildFaninTwin(dir); err != nil {
-		return "", err
-	}
-	twinBuild.path = bin
-	return bin, nil
+	return ctwin.Build("fanin", faninc.Sources, faninc.Units, faninTwinFlags...)
 }
 
-// BuildFaninTwin compiles the embedded C twin into dir/fanin with
-// `$CC -O2 -pthread` (the Makefile's command, from a scratch copy of
-// csrc/fanin). The binary appears atomically, so concurrent builders do not
-// see a half-written file.
+// BuildFaninTwin compiles the C twin into dir/fanin (the Makefile's twins
+// target does the same).
 func BuildFaninTwin(dir string) error {
-	cc, err := exec.LookPath(twinCC())
-	if err != nil {
-		return fmt.Errorf("fidelity: building the C twin: no C compiler (%v): %w", err, errors.ErrUnsupported)
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("fidelity: building the C twin: %w", err)
-	}
-	src, err := os.MkdirTemp(dir, "src-")
-	if err != nil {
-		return fmt.Errorf("fidelity: building the C twin: %w", err)
-	}
-	defer os.RemoveAll(src)
-	if err := os.CopyFS(src, faninc.Sources); err != nil {
-		return fmt.Errorf("fidelity: building the C twin: %w", err)
-	}
-	tmp := filepath.Join(src, "fanin")
-	args := append([]string{"-O2", "-pthread", "-o", tmp}, faninc.Units...)
-	cmd := exec.Command(cc, args...)
-	cmd.Dir = src
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("fidelity: %s %s: %w\n%s", twinCC(), strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	if err := os.Rename(tmp, filepath.Join(dir, "fanin")); err != nil {
-		return fmt.Errorf("fidelity: building the C twin: %w", err)
-	}
-	return nil
+	_, err := ctwin.BuildIn(dir, "fanin", faninc.Sources, faninc.Units, faninTwinFlags...)
+	return err
 }
+
+var faninTwinFlags = []string{"-O2", "-pthread"}
 
 type twinArgs struct {
 	mode, setup    string
@@ -379,21 +307,12 @@ func runTwin(ctx context.Context, bin string, a twinArgs) (twinRep, error) {
 
 // parseTwinOutput reads the twin's key=value lines.
 func parseTwinOutput(out []byte) ([]twinRep, error) {
+	lines, err := ctwin.ParseKV(out)
+	if err != nil {
+		return nil, err
+	}
 	var reps []twinRep
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" {
-			continue
-		}
-		kv := map[string]string{}
-		for _, f := range strings.Fields(line) {
-			k, v, ok := strings.Cut(f, "=")
-			if !ok {
-				return nil, fmt.Errorf("C twin output %q: field %q is not key=value", line, f)
-			}
-			kv[k] = v
-		}
+	for _, kv := range lines {
 		var errs []error
 		u := func(k string) uint64 {
 			x, err := strconv.ParseUint(kv[k], 10, 64)
@@ -416,9 +335,9 @@ func parseTwinOutput(out []byte) ([]twinRep, error) {
 			syscallsPerEvent: f("syscalls_per_event"), consumerCPUNs: f("consumer_cpu_ns"),
 			producerCPUNs: f("producer_cpu_ns"), consumerSysNs: f("consumer_sys_ns"), producerSysNs: f("producer_sys_ns")}
 		if err := errors.Join(errs...); err != nil {
-			return nil, fmt.Errorf("C twin output %q: %w", line, err)
+			return nil, fmt.Errorf("C twin output %v: %w", kv, err)
 		}
 		reps = append(reps, r)
 	}
-	return reps, sc.Err()
+	return reps, nil
 }

@@ -2,16 +2,9 @@ package workloads
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 
-	"kbench/csrc/ringtwin"
 	"kbench/results"
 	"kbench/ringlab"
 )
@@ -144,37 +137,9 @@ func isTwinDesign(d string) bool {
 	return false
 }
 
-var ringTwinBuild struct {
-	sync.Mutex
-	path string
-	err  error
-}
-
-// ringTwin builds the ring designs' C twin once per source version into the
-// user's cache directory; without a C compiler the rows say so.
-func ringTwin() (string, error) {
-	ringTwinBuild.Lock()
-	defer ringTwinBuild.Unlock()
-	if ringTwinBuild.path != "" || ringTwinBuild.err != nil {
-		return ringTwinBuild.path, ringTwinBuild.err
-	}
-	sum := sha256.Sum256(ringtwin.Source)
-	base, err := os.UserCacheDir()
-	if err != nil {
-		base = os.TempDir()
-	}
-	dir := filepath.Join(base, "kbench", "ring-twin-"+hex.EncodeToString(sum[:])[:16])
-	bin := filepath.Join(dir, "ringtwin")
-	if _, err := os.Stat(bin); err == nil {
-		ringTwinBuild.path = bin
-		return bin, nil
-	}
-	ringTwinBuild.path, ringTwinBuild.err = ringlab.BuildCTwin(dir)
-	if ringTwinBuild.err != nil && !errors.Is(ringTwinBuild.err, errors.ErrUnsupported) {
-		ringTwinBuild.err = fmt.Errorf("ring twin: %w", ringTwinBuild.err)
-	}
-	return ringTwinBuild.path, ringTwinBuild.err
-}
+// ringTwin builds the ring designs' C twin once (ringlab caches it); without
+// a C compiler the rows say so.
+func ringTwin() (string, error) { return ringlab.CTwin() }
 
 func batchLabel(asked, ran int) string {
 	if asked == ran {
