@@ -6,18 +6,27 @@ LDFLAGS := -X kbench/results.Commit=$(COMMIT)
 ARGS    ?=
 FUZZTIME ?= 20s
 
-.PHONY: help build run quick test vet race unit fuzz smoke bench clean
+CC      ?= cc
+
+.PHONY: help build twins run quick test vet race unit fuzz smoke bench clean
 
 help:
 	@echo "make run      kbench run --impl=all on the default suite (about two minutes), files in out/"
 	@echo "make test     everything CI runs: vet, race-enabled tests, bounded fuzzing, a --quick smoke run"
-	@echo "make build    bin/kbench"
+	@echo "make build    bin/kbench, and the C twins when a C compiler is present"
 	@echo "make quick    kbench run --impl=all --quick"
 	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
 	@echo "make vet | race | unit | fuzz | smoke   parts of make test"
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN)/kbench ./cmd/kbench
+	@if command -v $(CC) >/dev/null; then $(MAKE) --no-print-directory twins; else echo "no C compiler: the C twins are skipped"; fi
+
+# The C twins (kbench also builds them on first use into ~/.cache/kbench).
+twins:
+	@mkdir -p $(BIN)
+	cd csrc/fanin && $(CC) -O2 -pthread -o ../../$(BIN)/fanin-twin fanin.c epoll.c aio.c uring.c
+	$(CC) -std=c11 -O2 -pthread -o $(BIN)/ringtwin csrc/ringtwin/ringtwin.c
 
 run: build
 	$(BIN)/kbench run --impl=all $(ARGS)
