@@ -30,6 +30,10 @@ const (
 	ParamRingSlots   = "ring_slots"   // take29 and zach: ring size in records
 	ParamZachN       = "zach_n"       // zach: a collection call every N ring records
 	ParamCommitBatch = "commit_batch" // take29: kevent_commit once this many records are read
+	// ParamFireCtl: 1 makes Fire the producer's KEVENT_CTL_READY, one kernel
+	// entry per firing (counted as CallFire); 0 makes it a direct
+	// storage_ready, as kernel code would fire without entering anything.
+	ParamFireCtl = "fire_ctl"
 
 	DefaultRingSlots = 1024
 	// DefaultZachN: one collection call per 256 ring records, 0.004 system
@@ -37,6 +41,7 @@ const (
 	// at 64 the call alone would cost 1/64 = 0.016 per event.
 	DefaultZachN       = 256
 	DefaultCommitBatch = DefaultRingSlots / 2
+	DefaultFireCtl     = 0
 )
 
 // Notifier is a kevent queue behind the notify contract: the emulated
@@ -53,6 +58,7 @@ type Notifier struct {
 	helperCPU   int
 	zachN       int
 	commitBatch int
+	fireCtl     bool // Fire enters the kernel (KEVENT_CTL_READY)
 
 	// Collector-owned registration table. A kevent's id is its slot plus the
 	// slot's generation; user space keeps the token, so Modify can change
@@ -101,6 +107,7 @@ func New(path Path, opts notify.Options) (*Notifier, error) {
 		helperCPU:   opts.HelperCPU,
 		zachN:       opts.Param(ParamZachN, DefaultZachN),
 		commitBatch: opts.Param(ParamCommitBatch, DefaultCommitBatch),
+		fireCtl:     opts.Param(ParamFireCtl, DefaultFireCtl) != 0,
 		byFD:        make(map[int]int),
 	}
 	if n.zachN < 1 || n.commitBatch < 1 {

@@ -100,9 +100,12 @@ func (n *Notifier) RemoveUser(id int) error {
 	return nil
 }
 
-// Fire is the producer's kevent_storage_ready on the user source's storage:
-// kernel code reporting an event, so no system call, except the futex wake
-// when the collector sleeps. Any goroutine may call it. A Fire racing with
+// Fire is kevent_storage_ready on the user source's storage: by default
+// kernel code reporting an event, so no kernel entry but the futex wake when
+// the collector sleeps. With fire_ctl=1 it is a user-space producer's
+// KEVENT_CTL_READY: one kernel entry first, counted as CallFire (the
+// producer's side, as an eventfd write is for fd sources). Any goroutine may
+// call it. A Fire racing with
 // RemoveUser of the same id may fire the slot's next user.
 func (n *Notifier) Fire(id int) error {
 	if n.closed.Load() {
@@ -111,6 +114,11 @@ func (n *Notifier) Fire(id int) error {
 	st := n.tab.load(id)
 	if st == nil || st.typ != typeUnotify {
 		return fmt.Errorf("kevent fire user source %d: %w", id, os.ErrNotExist)
+	}
+	if n.fireCtl {
+		// The producer's KEVENT_CTL_READY: the same kernel entry as every
+		// emulated control call, on the producer's side of the ledger.
+		sysEnter(&n.calls, notify.CallFire)
 	}
 	n.u.storageReady(st, userMask)
 	return nil

@@ -16,9 +16,12 @@ func Variants() []notify.Variant {
 	var vs []notify.Variant
 	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
 		for _, src := range []notify.SourceKind{notify.SourceUser, notify.SourceFD} {
-			note := "user sources fired through storage_ready (take30 unotify)"
+			note := "user sources fired as kernel code fires them (storage_ready, take30 unotify); --set fire_ctl=1 makes each firing a KEVENT_CTL_READY kernel entry, as an eventfd write is for the fd rows"
+			params := pathParams(p)
 			if src == notify.SourceFD {
 				note = "emulated: fd readiness via epoll hook thread"
+			} else {
+				params[ParamFireCtl] = DefaultFireCtl
 			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
@@ -26,7 +29,7 @@ func Variants() []notify.Variant {
 				Trigger: notify.Edge,
 				Sources: src,
 				Note:    note,
-				Params:  pathParams(p),
+				Params:  params,
 				Open: func(o notify.Options) (notify.Notifier, error) {
 					n, err := New(p, o)
 					if err != nil {
