@@ -191,7 +191,14 @@ func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan r
 			if idle {
 				// Every source is outstanding: let a consumer sharing this
 				// CPU run (placement=same), instead of spinning it out.
-				unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+				// RawSyscall, as the runtime's own osyield: sched_yield
+				// never blocks, and a goroutine that never reschedules
+				// and is caught in unix.Syscall by sysmon's 10 ms
+				// preemption check has its P retaken, which drops sysmon
+				// back to 20 µs polling: thousands of wakeups a second
+				// preempting producer or consumer, a cost the C twin
+				// does not have and the loop does not need.
+				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 			}
 		}
 		after, _ := rusage.Thread()

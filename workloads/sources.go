@@ -25,9 +25,21 @@ type sourceSet struct {
 	ids   []int
 	slots []paddedU64 // user sources: the pending firing's number
 	busy  []paddedU32 // 1 while a firing is outstanding: the producer's credit
-	reads uint64      // consumer read system calls on fd sources
-	buf   [8]byte     // the consumer's read buffer
-	fbuf  [8]byte     // the producer's write buffer (a local would escape under -race)
+
+	// The fields above are read by both threads on every firing and written
+	// by neither; the consumer's and the producer's scratch below are each
+	// written on every firing. Unpadded, they shared one cache line with
+	// each other and with the slice headers above, so each firing and each
+	// collection pulled the line across CPUs (false sharing the C twin, with
+	// seq on the producer's stack, mostly does not have). 64 bytes of
+	// padding between groups keep them on separate lines wherever the
+	// allocator puts the struct.
+	_     [64]byte
+	reads uint64  // consumer read system calls on fd sources
+	buf   [8]byte // the consumer's read buffer
+	_     [64]byte
+	fbuf  [8]byte // the producer's write buffer (a local would escape under -race)
+	_     [56]byte
 }
 
 type paddedU32 struct {

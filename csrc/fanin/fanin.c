@@ -28,11 +28,16 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t ncalls[NCALLS];
+/* Counters written by the collector each get a cache line of their own
+ * (each struct or aligned array starts one and pads to it), away from what
+ * the producer reads on every firing: workloads/sources.go pads the same way. */
+_Alignas(64) uint64_t ncalls[NCALLS];
 
 /* The producer's wake writes, counted as the Go backends count Wake (in the
  * collector's total: once per repetition). */
-static atomic_ulong wakes;
+static struct {
+	_Alignas(64) atomic_ulong n;
+} wakes;
 
 void die(const char *what, int err)
 {
@@ -96,13 +101,15 @@ static int S;
 static int *fds;
 static struct credit *busy;
 static int wakefd;
-static uint64_t reads;
+static struct {
+	_Alignas(64) uint64_t n;
+} reads;
 
 /* take is sourceSet.take: the pending firing's number, 0 if none. */
 static inline uint64_t take(int i)
 {
 	uint64_t v;
-	reads++;
+	reads.n++;
 	if (read(fds[i], &v, sizeof v) != sizeof v)
 		return 0;
 	return v;
@@ -230,7 +237,7 @@ static void *producer(void *arg)
 		atomic_store_explicit(&ch.reported, 1, memory_order_release);
 		/* The collector may be asleep with everything collected. */
 		uint64_t one = 1;
-		atomic_fetch_add(&wakes, 1);
+		atomic_fetch_add(&wakes.n, 1);
 		if (write(wakefd, &one, sizeof one) < 0 && errno != EAGAIN)
 			die("wake: eventfd write", errno);
 	}
@@ -276,10 +283,10 @@ static void rep(int r, int64_t d)
 {
 	const int64_t grace = 1000000000;
 	led_reset((uint64_t)((double)d / 1e9 * 20e6) + 1024);
-	reads = 0;
+	reads.n = 0;
 	uint64_t sys0[NCALLS];
 	memcpy(sys0, ncalls, sizeof sys0);
-	uint64_t wakes0 = atomic_load(&wakes);
+	uint64_t wakes0 = atomic_load(&wakes.n);
 	struct usage cons0 = thread_usage();
 	int64_t start = now_ns();
 	atomic_store(&ch.reported, 0);
@@ -319,7 +326,7 @@ static void rep(int r, int64_t d)
 	struct usage cons = usage_sub(thread_usage(), cons0);
 	uint64_t lost, dup;
 	led_settle(generated, &lost, &dup);
-	uint64_t sys = atomic_load(&wakes) - wakes0;
+	uint64_t sys = atomic_load(&wakes.n) - wakes0;
 	for (int i = 0; i < NCALLS; i++)
 		sys += ncalls[i] - sys0[i];
 	double ev = led.distinct ? (double)led.distinct : 1;
@@ -332,7 +339,7 @@ static void rep(int r, int64_t d)
 	       r, (unsigned long long)generated, (unsigned long long)led.distinct,
 	       (unsigned long long)lost, (unsigned long long)dup, (unsigned long long)led.spurious,
 	       el > 0 ? (double)led.distinct / el : 0, (double)notes / (double)(waits ? waits : 1),
-	       (double)sys / ev, (double)reads / ev,
+	       (double)sys / ev, (double)reads.n / ev,
 	       (long long)(cons.user_ns + cons.sys_ns), (long long)(ch.usage.user_ns + ch.usage.sys_ns),
 	       (long long)cons.sys_ns, (long long)ch.usage.sys_ns,
 	       (long long)cons.nvcsw, (long long)cons.nivcsw, (long long)(last_event - start));

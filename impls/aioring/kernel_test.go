@@ -117,15 +117,15 @@ func TestSlotReuseKeepsGenerations(t *testing.T) {
 	}
 	fire(t, a)
 	waitRing(t, n, 1)
-	slotA := n.byFD[a]
+	slotA := slotOf(n, a)
 	if err := n.Remove(a); err != nil {
 		t.Fatal(err)
 	}
 	if err := n.Add(b, 200, notify.Readable, notify.Level); err != nil {
 		t.Fatal(err)
 	}
-	if n.byFD[b] != slotA {
-		t.Fatalf("slot not reused (%d, then %d): the test proves nothing", slotA, n.byFD[b])
+	if slotOf(n, b) != slotA {
+		t.Fatalf("slot not reused (%d, then %d): the test proves nothing", slotA, slotOf(n, b))
 	}
 	ev := make([]notify.Event, 4)
 	if k, _ := n.Wait(ev, 1, 20*time.Millisecond); k != 0 {
@@ -317,7 +317,7 @@ func TestChurnBeyondHeadroom(t *testing.T) {
 		if err := n.Add(fd, 7, notify.Readable, notify.Level); err != nil {
 			t.Fatal(err)
 		}
-		if st := n.regs[n.byFD[fd]].st; st != queued {
+		if st := n.regs[slotOf(n, fd)].st; st != queued {
 			t.Fatalf("%v: Add beyond the budget left the source %v, want queued: the test proves nothing", mode, st)
 		}
 		fire(t, fd)
@@ -332,4 +332,10 @@ func TestChurnBeyondHeadroom(t *testing.T) {
 			t.Errorf("%v: the ready source took %v: Wait blocked before submitting it", mode, el)
 		}
 	}
+}
+
+// slotOf is the registration slot of a registered fd.
+func slotOf(n *Notifier, fd int) uint32 {
+	s, _ := n.byFD.Get(fd)
+	return s
 }

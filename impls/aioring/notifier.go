@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kbench/internal/fdindex"
 	"kbench/internal/gate"
 	"kbench/notify"
 )
@@ -71,7 +72,7 @@ type Notifier struct {
 	regs    []reg
 	iocbs   []iocb // one per slot, at fixed addresses
 	free    []uint32
-	byFD    map[int]uint32
+	byFD    fdindex.Index[uint32]
 	pending []uint32 // queued: submit in the next flush
 	requeue []uint32 // level sources reported by this Wait: submit in the next Wait
 	failed  []uint64 // keys of registrations whose submission the kernel refused
@@ -115,7 +116,6 @@ func New(o Options) (*Notifier, error) {
 		regs:    make([]reg, slots),
 		iocbs:   make([]iocb, slots),
 		free:    make([]uint32, 0, slots),
-		byFD:    make(map[int]uint32, maxSrc),
 		pending: make([]uint32, 0, slots),
 		requeue: make([]uint32, 0, slots),
 		failed:  make([]uint64, 0, slots),

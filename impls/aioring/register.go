@@ -37,7 +37,7 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if fd < 0 || fd > math.MaxInt32 {
 		return fmt.Errorf("aioring: add fd %d: %w", fd, notify.ErrInvalid)
 	}
-	if _, dup := n.byFD[fd]; dup {
+	if _, dup := n.byFD.Get(fd); dup {
 		return fmt.Errorf("aioring: add fd %d: %w", fd, os.ErrExist)
 	}
 	if len(n.free) == 0 {
@@ -65,7 +65,7 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 		n.queue(slot)
 	}
 	n.free = n.free[:len(n.free)-1]
-	n.byFD[fd] = slot
+	n.byFD.Set(fd, slot)
 	return nil
 }
 
@@ -83,7 +83,7 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 	if err := check(in, tr); err != nil {
 		return err
 	}
-	slot, ok := n.byFD[fd]
+	slot, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("aioring: modify fd %d: %w", fd, os.ErrNotExist)
 	}
@@ -115,11 +115,11 @@ func (n *Notifier) Remove(fd int) error {
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	slot, ok := n.byFD[fd]
+	slot, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("aioring: remove fd %d: %w", fd, os.ErrNotExist)
 	}
-	delete(n.byFD, fd)
+	n.byFD.Del(fd)
 	var err error
 	switch n.regs[slot].st {
 	case inflight:

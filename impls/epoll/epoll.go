@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"kbench/internal/fdindex"
 	"kbench/internal/gate"
 	"kbench/notify"
 )
@@ -25,7 +27,7 @@ type Notifier struct {
 	epfd, wakefd int
 	regs         []reg   // by index; data word = index+1
 	free         []int32 // reusable indexes
-	byFD         map[int]int32
+	byFD         fdindex.Index[int32]
 	kbuf         []unix.EpollEvent // kernel-side event buffer, grown once
 	pwait2       bool              // epoll_pwait2 available
 	wakeBuf      [8]byte
@@ -44,7 +46,7 @@ func New() (*Notifier, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	n := &Notifier{epfd: epfd, wakefd: wakefd, byFD: make(map[int]int32), pwait2: true}
+	n := &Notifier{epfd: epfd, wakefd: wakefd, pwait2: true}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN}
 	setData(&ev, wakeKey)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
@@ -107,7 +109,17 @@ func (n *Notifier) ctl(op, fd int, e uint32, key uint64) error {
 	ev := unix.EpollEvent{Events: e}
 	setData(&ev, key)
 	n.calls.Inc(notify.CallCtl)
-	return unix.EpollCtl(n.epfd, op, fd, &ev)
+	// RawSyscall: epoll_ctl never waits for readiness (at most for ep->mtx,
+	// held only for the length of another ctl or of an epoll_wait's copy-out),
+	// so it need not hand the P back to the scheduler. Skipping
+	// entersyscall/exitsyscall is what the C twin's ctl saves too, and a P
+	// never seen in a system call is one sysmon does not retake.
+	_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(n.epfd), uintptr(op), uintptr(fd),
+		uintptr(unsafe.Pointer(&ev)), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }
 
 // Add registers fd.
@@ -120,7 +132,7 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if err != nil {
 		return err
 	}
-	if _, ok := n.byFD[fd]; ok {
+	if _, ok := n.byFD.Get(fd); ok {
 		return fmt.Errorf("epoll add fd %d: %w", fd, os.ErrExist)
 	}
 	var idx int32
@@ -136,7 +148,7 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 		return fmt.Errorf("epoll_ctl add fd %d: %w", fd, err)
 	}
 	n.regs[idx] = reg{fd: fd, token: token, live: true}
-	n.byFD[fd] = idx
+	n.byFD.Set(fd, idx)
 	return nil
 }
 
@@ -150,7 +162,7 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 	if err != nil {
 		return err
 	}
-	idx, ok := n.byFD[fd]
+	idx, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("epoll modify fd %d: %w", fd, os.ErrNotExist)
 	}
@@ -167,11 +179,11 @@ func (n *Notifier) Remove(fd int) error {
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	idx, ok := n.byFD[fd]
+	idx, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("epoll remove fd %d: %w", fd, os.ErrNotExist)
 	}
-	delete(n.byFD, fd)
+	n.byFD.Del(fd)
 	n.regs[idx] = reg{}
 	n.free = append(n.free, idx)
 	if err := n.ctl(unix.EPOLL_CTL_DEL, fd, 0, 0); err != nil {

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/impls/iouring/uring"
+	"kbench/internal/fdindex"
 	"kbench/internal/gate"
 	"kbench/notify"
 )
@@ -71,7 +72,7 @@ type Notifier struct {
 
 	regs   []reg
 	free   []uint32
-	byFD   map[int]uint32
+	byFD   fdindex.Index[uint32]
 	rearmq []uint32 // slots whose request ended and must be re-armed
 
 	// woken is set by Wake and consumed by a Wait that would otherwise block;
@@ -136,7 +137,7 @@ func New(cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, refusal(cfg.Setup, err)
 	}
-	n := &Notifier{ring: ring, setup: cfg.Setup, byFD: make(map[int]uint32)}
+	n := &Notifier{ring: ring, setup: cfg.Setup}
 	if cfg.Setup == SQPoll {
 		n.sqBefore = sqBefore
 	}

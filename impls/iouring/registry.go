@@ -92,7 +92,7 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if err := checkRegistration(fd, in, tr); err != nil {
 		return fmt.Errorf("iouring add fd %d: %w", fd, err)
 	}
-	if _, ok := n.byFD[fd]; ok {
+	if _, ok := n.byFD.Get(fd); ok {
 		return fmt.Errorf("iouring add fd %d: %w", fd, os.ErrExist)
 	}
 	var slot uint32
@@ -111,10 +111,10 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	}
 	r := &n.regs[slot]
 	*r = reg{fd: fd, token: token, in: in, tr: tr, gen: (r.gen + 1) & genMask, live: true}
-	n.byFD[fd] = slot
+	n.byFD.Set(fd, slot)
 	if err := n.arm(slot); err != nil {
 		r.live = false
-		delete(n.byFD, fd)
+		n.byFD.Del(fd)
 		n.free = append(n.free, slot)
 		return fmt.Errorf("iouring add fd %d: %w", fd, err)
 	}
@@ -133,7 +133,7 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 	if err := checkRegistration(fd, in, tr); err != nil {
 		return fmt.Errorf("iouring modify fd %d: %w", fd, err)
 	}
-	slot, ok := n.byFD[fd]
+	slot, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("iouring modify fd %d: %w", fd, os.ErrNotExist)
 	}
@@ -156,7 +156,7 @@ func (n *Notifier) Remove(fd int) error {
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	slot, ok := n.byFD[fd]
+	slot, ok := n.byFD.Get(fd)
 	if !ok {
 		return fmt.Errorf("iouring remove fd %d: %w", fd, os.ErrNotExist)
 	}
@@ -166,7 +166,7 @@ func (n *Notifier) Remove(fd int) error {
 	// generation alone keeps the request's CQEs from being reported.
 	r.gen = (r.gen + 1) & genMask
 	r.live = false
-	delete(n.byFD, fd)
+	n.byFD.Del(fd)
 	n.free = append(n.free, slot)
 	if err != nil {
 		return fmt.Errorf("iouring remove fd %d: %w", fd, err)

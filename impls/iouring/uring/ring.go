@@ -103,7 +103,15 @@ func (r *Ring) mapRings() error {
 // IORING_ENTER_SQ_WAKEUP or IORING_ENTER_SQ_WAIT for SQPOLL rings, and
 // IORING_ENTER_GETEVENTS, which with min_complete 0 runs a DEFER_TASKRUN
 // ring's deferred completions and flushes the overflow list but never waits.
+//
+// Without IORING_ENTER_SQ_WAIT the call cannot sleep (the backends submit
+// only polls, MSG_RING and POLL_REMOVE, which arm or complete inline), so it
+// goes through RawSyscall; SQ_WAIT waits for the SQ thread and keeps
+// unix.Syscall, so the Go scheduler can run others meanwhile.
 func (r *Ring) Submit(toSubmit, extra uint32) (int, unix.Errno) {
+	if extra&IORING_ENTER_SQ_WAIT == 0 {
+		return enterNoWait(r.FD, toSubmit, extra)
+	}
 	return Enter(r.FD, toSubmit, 0, extra, nil)
 }
 

@@ -33,6 +33,17 @@ func Enter(fd int, toSubmit, minComplete, flags uint32, arg *GeteventsArg) (int,
 	return int(r), 0
 }
 
+// enterNoWait is Enter for calls that cannot sleep: RawSyscall skips the
+// runtime's entersyscall/exitsyscall, as a C caller pays nothing of the kind,
+// and leaves no P in the syscall state for sysmon to retake.
+func enterNoWait(fd int, toSubmit, flags uint32) (int, unix.Errno) {
+	r, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), 0, uintptr(flags), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), 0
+}
+
 // Register calls io_uring_register(fd, opcode, arg, nrArgs).
 func Register(fd int, opcode uint32, arg unsafe.Pointer, nrArgs uint32) (int, unix.Errno) {
 	r, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(fd), uintptr(opcode),
