@@ -93,25 +93,11 @@ func runFanin(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 // there (io_uring's SINGLE_ISSUER binds the ring to its creator), starts the
 // producer, and runs the repetitions.
 func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch int, res results.Result) results.Result {
-	unpin, err := cpu.Pin(cfg.ConsumerCPU)
-	if err != nil {
-		return skip(res, fmt.Errorf("pin consumer: %w", err))
+	n, src, release, failed := openPinned(res, v, cfg, S)
+	if failed != nil {
+		return *failed
 	}
-	defer unpin()
-	n, err := v.Open(cfg.options(v, S))
-	if err != nil {
-		return skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
-	}
-	defer n.Close()
-	if !n.Caps().Triggers.Has(v.Trigger) {
-		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
-		return res
-	}
-	src, err := newSourceSet(n, v, S)
-	if err != nil {
-		return fail(res, err)
-	}
-	defer src.close()
+	defer release()
 
 	orders := make(chan repOrder)
 	reports := make(chan repReport, 1) // buffered: the producer reports, then wakes a sleeping consumer

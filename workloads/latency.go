@@ -114,31 +114,18 @@ func runLatency(ctx context.Context, v notify.Variant, cfg Config) results.Resul
 // latencyConsumer runs on the consumer's pinned thread, which opens the
 // backend (io_uring's SINGLE_ISSUER binds the ring to its creator).
 func latencyConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch int, rate float64, poisson bool, res results.Result) results.Result {
-	unpin, err := cpu.Pin(cfg.ConsumerCPU)
-	if err != nil {
-		return skip(res, fmt.Errorf("pin consumer: %w", err))
+	n, src, release, failed := openPinned(res, v, cfg, S)
+	if failed != nil {
+		return *failed
 	}
-	defer unpin()
-	n, err := v.Open(cfg.options(v, S))
-	if err != nil {
-		return skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
-	}
-	defer n.Close()
-	if !n.Caps().Triggers.Has(v.Trigger) {
-		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
-		return res
-	}
-	src, err := newSourceSet(n, v, S)
-	if err != nil {
-		return fail(res, err)
-	}
-	defer src.close()
+	defer release()
 
 	var stop atomic.Bool // ends the producer's current repetition early (Ctrl-C)
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
 
 	var points []loadPoint
 	capacity := 0.0
+	var err error
 	if rate == 0 {
 		// The probe is the warm-up: a fan-in repetition on these very
 		// sources, measuring what this variant sustains here and now.

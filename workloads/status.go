@@ -3,6 +3,8 @@ package workloads
 import (
 	"fmt"
 
+	"kbench/internal/cpu"
+
 	"kbench/notify"
 	"kbench/results"
 )
@@ -45,4 +47,35 @@ func finish(r results.Result) results.Result {
 	}
 	r.Status = results.StatusOK
 	return r
+}
+
+// openPinned pins the calling goroutine to the consumer CPU, opens the
+// variant there (io_uring's SINGLE_ISSUER binds the ring to its creator) and
+// registers S numbered sources. On success release undoes all of it; on
+// failure it returns the row to report (skipped, failed or n/a) instead.
+func openPinned(res results.Result, v notify.Variant, cfg Config, S int) (n notify.Notifier, src *sourceSet, release func(), failed *results.Result) {
+	unpin, err := cpu.Pin(cfg.ConsumerCPU)
+	if err != nil {
+		r := skip(res, fmt.Errorf("pin consumer: %w", err))
+		return nil, nil, nil, &r
+	}
+	n, err = v.Open(cfg.options(v, S))
+	if err != nil {
+		unpin()
+		r := skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
+		return nil, nil, nil, &r
+	}
+	if !n.Caps().Triggers.Has(v.Trigger) {
+		n.Close()
+		unpin()
+		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
+		return nil, nil, nil, &res
+	}
+	if src, err = newSourceSet(n, v, S); err != nil {
+		n.Close()
+		unpin()
+		r := fail(res, err)
+		return nil, nil, nil, &r
+	}
+	return n, src, func() { src.close(); n.Close(); unpin() }, nil
 }
