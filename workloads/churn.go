@@ -265,7 +265,6 @@ func newChurnCollector(n notify.Notifier, src *sourceSet, sh *churnShared, trig 
 }
 
 func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-chan repReport, hasHook bool) (results.Sample, error) {
-	const grace = time.Second
 	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
 	c.src.reads = 0
 	c.ops, c.drained, c.stale, c.ctlNs = 0, 0, 0, 0
@@ -280,48 +279,27 @@ func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 	}
 	start := clock.Now()
 	orders <- repOrder{duration: d}
-	var (
-		report       *repReport
-		lastProgress = start
-		spins        int
-	)
+	drv := repDriver{lastProgress: start}
 	for {
-		if report == nil {
-			select {
-			case r := <-reports:
-				report = &r
-				if r.err != nil {
-					return results.Sample{}, r.err
-				}
-			default:
-			}
+		if err := drv.poll(reports); err != nil {
+			return results.Sample{}, err
 		}
-		if report != nil && c.led.distinct >= report.generated {
+		if drv.done(c.led.distinct) {
 			break
 		}
-		timeout := notify.Forever
-		switch {
-		case report != nil:
-			timeout = 20 * time.Millisecond // finishing: a lost firing must not hang us
-		case c.wait == WaitSpin:
-			timeout = 0
-		case c.wait == WaitHybrid && spins < 200:
-			timeout = 0
-		}
 		before := c.led.distinct
-		if _, err := c.collect(timeout); err != nil {
+		if _, err := c.collect(drv.timeout(c.wait)); err != nil {
 			return results.Sample{}, err
 		}
 		if c.led.distinct == before {
-			spins++
-			if report != nil && time.Duration(clock.Now()-lastProgress) > grace {
+			if drv.idle() {
 				break
 			}
 			continue
 		}
-		spins = 0
-		lastProgress = clock.Now()
+		drv.progress()
 	}
+	report := drv.report
 	cons1, _ := rusage.Thread()
 	sys := c.n.Syscalls().Sub(sys0)
 	lost, dup := c.led.settle(report.generated)
@@ -341,7 +319,7 @@ func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 	}
 	ev := float64(max(c.led.distinct, 1))
 	ops := float64(max(c.ops, 1))
-	elapsed := time.Duration(max(lastProgress-start, 1)).Seconds()
+	elapsed := time.Duration(max(drv.lastProgress-start, 1)).Seconds()
 	s.Values["ctl/s"] = float64(c.ops) / elapsed
 	s.Values["ctl-ns/op"] = float64(c.ctlNs) / ops
 	s.Values["ctl-syscalls/op"] = float64(sys[notify.CallCtl]+sys[notify.CallSubmit]) / ops

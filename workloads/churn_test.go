@@ -109,21 +109,7 @@ func TestChurnDetectsAStaleEvent(t *testing.T) {
 
 // Remove drains a pending firing and Modify re-checks readiness; neither may
 // repair a backend's loss.
-func TestChurnDetectsADroppedEvent(t *testing.T) {
-	v := epollVariant("et")
-	open := v.Open
-	v.Open = func(o notify.Options) (notify.Notifier, error) {
-		n, err := open(o)
-		return &dropOne{Notifier: n}, err
-	}
-	cfg := quickCfg()
-	cfg.Warmup, cfg.Reps = 0, 1
-	r := Churn.Run(context.Background(), v, cfg)
-	_, _, lost, _ := r.Totals()
-	if r.Status != results.StatusFailed || lost != 1 || !strings.Contains(r.Reason, "1 lost") {
-		t.Errorf("a dropped event gave status %s (%s), lost %d; want failed with 1 lost", r.Status, r.Reason, lost)
-	}
-}
+func TestChurnDetectsADroppedEvent(t *testing.T) { expectDroppedEventFails(t, Churn) }
 
 func TestChurnCollectAllocatesNothing(t *testing.T) {
 	for _, name := range []string{"lt", "oneshot"} {

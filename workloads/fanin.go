@@ -207,7 +207,6 @@ type faninCollector struct {
 // collects until every firing the producer reports is accounted for, or
 // until nothing has arrived for a grace period (the rest is lost).
 func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-chan repReport, hasHook bool) (results.Sample, error) {
-	const grace = time.Second
 	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
 	c.src.reads = 0
 	var hook0 rusage.Usage
@@ -222,53 +221,32 @@ func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 	start := clock.Now()
 	orders <- repOrder{duration: d}
 
-	var (
-		waits, notes uint64
-		report       *repReport
-		lastProgress = clock.Now()
-		lastEvent    = start
-		spins        int
-	)
+	var waits, notes uint64
+	lastEvent := start
+	drv := repDriver{lastProgress: start}
 	for {
-		if report == nil {
-			select {
-			case r := <-reports:
-				report = &r
-				if r.err != nil {
-					return results.Sample{}, r.err
-				}
-			default:
-			}
+		if err := drv.poll(reports); err != nil {
+			return results.Sample{}, err
 		}
-		if report != nil && c.led.distinct >= report.generated {
+		if drv.done(c.led.distinct) {
 			break
 		}
-		timeout := notify.Forever
-		switch {
-		case report != nil:
-			timeout = 20 * time.Millisecond // finishing: a lost event must not hang us
-		case c.wait == WaitSpin:
-			timeout = 0
-		case c.wait == WaitHybrid && spins < 200:
-			timeout = 0
-		}
-		k, err := c.collect(timeout)
+		k, err := c.collect(drv.timeout(c.wait))
 		waits++
 		if err != nil {
 			return results.Sample{}, err
 		}
 		if k == 0 {
-			spins++
-			if report != nil && time.Duration(clock.Now()-lastProgress) > grace {
+			if drv.idle() {
 				break
 			}
 			continue
 		}
-		spins = 0
 		notes += uint64(k)
-		lastProgress = clock.Now()
-		lastEvent = lastProgress
+		drv.progress()
+		lastEvent = drv.lastProgress
 	}
+	report := drv.report
 	cons1, _ := rusage.Thread()
 	sys := c.n.Syscalls().Sub(sys0)
 	lost, dup := c.led.settle(report.generated)
@@ -326,4 +304,61 @@ func (c *faninCollector) collect(timeout time.Duration) (int, error) {
 		c.src.busy[i].v.Store(0)
 	}
 	return k, nil
+}
+
+// repDriver is what every collection loop asks between Waits: has the
+// producer reported, is everything it fired collected, how long may the next
+// Wait block, and has collection gone quiet for long enough that the rest is
+// lost.
+type repDriver struct {
+	report       *repReport
+	spins        int
+	lastProgress int64
+}
+
+// repGrace is how long a finishing loop waits for firings that do not come.
+const repGrace = time.Second
+
+// poll takes the producer's report if it has arrived.
+func (d *repDriver) poll(reports <-chan repReport) error {
+	if d.report != nil {
+		return nil
+	}
+	select {
+	case r := <-reports:
+		d.report = &r
+		return r.err
+	default:
+		return nil
+	}
+}
+
+// done: the producer has reported and every firing it made is collected.
+func (d *repDriver) done(collected uint64) bool {
+	return d.report != nil && collected >= d.report.generated
+}
+
+// timeout for the next Wait under the wait strategy.
+func (d *repDriver) timeout(wait string) time.Duration {
+	switch {
+	case d.report != nil:
+		return 20 * time.Millisecond // finishing: a lost event must not hang us
+	case wait == WaitSpin:
+		return 0
+	case wait == WaitHybrid && d.spins < 200:
+		return 0
+	}
+	return notify.Forever
+}
+
+// idle records a Wait that collected nothing and reports whether to give up.
+func (d *repDriver) idle() bool {
+	d.spins++
+	return d.report != nil && time.Duration(clock.Now()-d.lastProgress) > repGrace
+}
+
+// progress records a Wait that collected something.
+func (d *repDriver) progress() {
+	d.spins = 0
+	d.lastProgress = clock.Now()
 }

@@ -3,7 +3,6 @@ package workloads
 import (
 	"context"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -41,21 +40,7 @@ func TestOverflowEpollExactlyOnce(t *testing.T) {
 	}
 }
 
-func TestOverflowDetectsADroppedEvent(t *testing.T) {
-	v := epollVariant("et")
-	open := v.Open
-	v.Open = func(o notify.Options) (notify.Notifier, error) {
-		n, err := open(o)
-		return &dropOne{Notifier: n}, err
-	}
-	cfg := quickCfg()
-	cfg.Warmup, cfg.Reps = 0, 1
-	r := Overflow.Run(context.Background(), v, cfg)
-	_, _, lost, _ := r.Totals()
-	if r.Status != results.StatusFailed || lost != 1 || !strings.Contains(r.Reason, "1 lost") {
-		t.Errorf("a dropped event gave status %s (%s), lost %d; want failed with 1 lost", r.Status, r.Reason, lost)
-	}
-}
+func TestOverflowDetectsADroppedEvent(t *testing.T) { expectDroppedEventFails(t, Overflow) }
 
 // A variant with ring parameters gets ring_entries, with sq_entries and
 // commit_batch following, except what the command line names.
