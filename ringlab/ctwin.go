@@ -112,29 +112,30 @@ func parseTwin(out []byte) ([]TwinSample, error) {
 	return samples, nil
 }
 
-// attachTwin runs the twin for p and fills the matching rows' C samples
-// and Go/C ratios. A twin run that finds loss or corruption fails the row:
-// the twin is held to the same exactly-once rule as Go.
-func attachTwin(ctx context.Context, p Params, rows []Row) error {
-	samples, err := RunCTwin(ctx, p.Twin, p)
+// twinRep runs one repetition of the C twin for row's design and slot size,
+// right after the Go repetition it is compared with. Alternating the two
+// keeps both under the same conditions: on a shared or virtual machine the
+// cost of a line transfer drifts between modes for seconds at a time, and a
+// ratio of a Go run in one mode to a C run in another says nothing. A twin
+// repetition that loses or corrupts a payload fails the row: the twin is
+// held to the same exactly-once rule as Go.
+func twinRep(ctx context.Context, p Params, row *Row) error {
+	if p.Twin == "" || !contains(TwinDesigns(), row.Design) {
+		return nil
+	}
+	q := p
+	q.Designs, q.SlotSizes, q.Reps = []string{row.Design}, []int{row.SlotSize}, 1
+	q.Warmup = max(p.Warmup/4, 1)
+	samples, err := RunCTwin(ctx, p.Twin, q)
 	if err != nil {
 		return err
 	}
-	for i := range rows {
-		r := &rows[i]
-		for _, s := range samples {
-			if s.Design != r.Design || s.SlotSize != r.SlotSize {
-				continue
-			}
-			r.CNsPerEvent = append(r.CNsPerEvent, s.NsPerEvent)
-			if bad := s.Lost + s.Dup + s.Reordered + s.Corrupt; bad > 0 && !r.Failed {
-				r.Failed = true
-				r.Reason = fmt.Sprintf("C twin: %d lost, %d duplicated, %d reordered, %d torn",
-					s.Lost, s.Dup, s.Reordered, s.Corrupt)
-			}
-		}
-		if c := median(r.CNsPerEvent); c > 0 {
-			r.GoOverC = r.MedianNs() / c
+	for _, s := range samples {
+		row.CNsPerEvent = append(row.CNsPerEvent, s.NsPerEvent)
+		if bad := s.Lost + s.Dup + s.Reordered + s.Corrupt; bad > 0 && !row.Failed {
+			row.Failed = true
+			row.Reason = fmt.Sprintf("C twin: %d lost, %d duplicated, %d reordered, %d torn",
+				s.Lost, s.Dup, s.Reordered, s.Corrupt)
 		}
 	}
 	return nil

@@ -50,11 +50,6 @@ func Run(ctx context.Context, p Params) ([]Row, error) {
 			rows = append(rows, row)
 		}
 	}
-	if p.Twin != "" {
-		if err := attachTwin(ctx, p, rows); err != nil {
-			return rows, err
-		}
-	}
 	return rows, nil
 }
 
@@ -150,7 +145,13 @@ func runRow(ctx context.Context, p Params, design string, size int) (Row, error)
 			ns := float64(res.elapsed) / float64(n)
 			row.NsPerEvent = append(row.NsPerEvent, ns)
 			row.EventsPerSec = append(row.EventsPerSec, 1e9/ns)
+			if err := twinRep(ctx, p, &row); err != nil {
+				return row, err
+			}
 		}
+	}
+	if c := median(row.CNsPerEvent); c > 0 {
+		row.GoOverC = row.MedianNs() / c
 	}
 	if !row.Failed && row.Lost+row.Dup+row.Reordered+row.Corrupt > 0 {
 		row.Failed = true
