@@ -21,6 +21,9 @@ const (
 // Config is what the command line decides for every workload.
 type Config struct {
 	ProducerCPU int // -1: unpinned
+	// HelperCPU is where a backend's own kernel-side thread runs (kevent's
+	// fd hook, io_uring's SQPOLL thread); -1: unpinned.
+	HelperCPU   int
 	ConsumerCPU int
 	Duration    time.Duration // per repetition
 	Warmup      time.Duration // one discarded repetition of this length
@@ -112,6 +115,7 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 		"placement":    c.Placement(),
 		"producer_cpu": strconv.Itoa(c.ProducerCPU),
 		"consumer_cpu": strconv.Itoa(c.ConsumerCPU),
+		"helper_cpu":   strconv.Itoa(c.HelperCPU),
 		"wait":         c.Wait,
 		"duration":     c.Duration.String(),
 		"warmup":       c.Warmup.String(),
@@ -136,10 +140,9 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 }
 
 // options builds the Notifier options for a variant: its own parameters,
-// overridden from the command line; helpers share the producer's CPU, where
-// the kernel's softirq work for the producer's writes would run.
+// overridden from the command line, and the helper thread's CPU.
 func (c Config) options(v notify.Variant, maxSources int) notify.Options {
-	o := notify.Options{MaxSources: maxSources, HelperCPU: c.ProducerCPU, Params: map[string]int{}}
+	o := notify.Options{MaxSources: maxSources, HelperCPU: c.HelperCPU, Params: map[string]int{}}
 	for k, val := range v.Params {
 		o.Params[k] = val
 	}

@@ -15,7 +15,7 @@ import (
 )
 
 func quickCfg() Config {
-	return Config{ProducerCPU: -1, ConsumerCPU: -1, Duration: 20 * time.Millisecond, Warmup: 5 * time.Millisecond, Reps: 2, Wait: WaitBlock, Quick: true}
+	return Config{ProducerCPU: -1, ConsumerCPU: -1, HelperCPU: -1, Duration: 20 * time.Millisecond, Warmup: 5 * time.Millisecond, Reps: 2, Wait: WaitBlock, Quick: true}
 }
 
 func epollVariant(name string) notify.Variant {

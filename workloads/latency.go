@@ -373,8 +373,8 @@ func (p *openProducer) run(o *openOrder) (uint64, error) {
 // lateness would be charged to the backend. While due is more than
 // yieldAbove away it yields at each turn instead, so that a thread sharing
 // this CPU gets to run — a consumer placed here, or the backend's helper
-// (kevent's hook thread, io_uring's SQPOLL thread), which runs on the
-// producer's CPU; with no such thread the yield returns at once.
+// (kevent's hook thread, io_uring's SQPOLL thread) when --helper-cpu puts it
+// here; with no such thread the yield returns at once.
 func (p *openProducer) await(due, end int64) bool {
 	const yieldAbove = 5 * int64(time.Microsecond)
 	for {

@@ -63,10 +63,10 @@ func run(stdout, stderr io.Writer, args []string) error {
 }
 
 type runFlags struct {
-	impl, workload, cpus, placement, wait, out, set string
-	duration, warmup                                time.Duration
-	reps                                            int
-	quick, noFiles                                  bool
+	impl, workload, cpus, placement, wait, out, set, helper string
+	duration, warmup                                        time.Duration
+	reps                                                    int
+	quick, noFiles                                          bool
 }
 
 // parseRun parses the flags shared by run and fidelity.
@@ -82,6 +82,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.IntVar(&f.reps, "reps", 0, "repetitions per row (default 6; --quick 3)")
 	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
+	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
 	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
 	fs.StringVar(&f.set, "set", "", "workload and variant parameters, name=value,… (sources=64,zach_n=256)")
 	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
@@ -267,6 +268,20 @@ func (f runFlags) config() (workloads.Config, error) {
 		cfg.ConsumerCPU = cfg.ProducerCPU
 	default:
 		return cfg, usagef("--placement %q: want cross or same", f.placement)
+	}
+	switch f.helper {
+	case "consumer":
+		cfg.HelperCPU = cfg.ConsumerCPU
+	case "producer":
+		cfg.HelperCPU = cfg.ProducerCPU
+	case "none":
+		cfg.HelperCPU = -1
+	default:
+		c, err := strconv.Atoi(f.helper)
+		if err != nil || !contains(allowed, c) {
+			return cfg, usagef("--helper-cpu %q: want consumer, producer, none or a CPU this process may use (%v)", f.helper, allowed)
+		}
+		cfg.HelperCPU = c
 	}
 	if f.set != "" {
 		for _, kv := range strings.Split(f.set, ",") {

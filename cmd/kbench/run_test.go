@@ -25,6 +25,8 @@ func TestBadInputIsAUsageError(t *testing.T) {
 		{"run", "--cpus=9999"},
 		{"run", "--wait=sometimes"},
 		{"run", "--placement=far"},
+		{"run", "--helper-cpu=elsewhere"},
+		{"run", "--helper-cpu=9999"},
 		{"run", "--set=sources"},
 		{"run", "--set=nosuchparam=3"},
 		{"run", "extra"},

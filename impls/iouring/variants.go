@@ -12,7 +12,7 @@ func Variants() []notify.Variant {
 	notes := map[Setup]string{
 		Plain:  "io_uring POLL_ADD, no task-running flags",
 		Coop:   "io_uring POLL_ADD, COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN (open on the collecting thread)",
-		SQPoll: "io_uring POLL_ADD, SQPOLL kernel thread pinned to the producer CPU (wants a spare CPU; its time is the helper column)",
+		SQPoll: "io_uring POLL_ADD, SQPOLL kernel thread on --helper-cpu (default the consumer's; it wants a spare CPU; its time is the helper column)",
 	}
 	var vs []notify.Variant
 	for _, s := range []Setup{Plain, Coop, SQPoll} {
