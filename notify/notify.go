@@ -2,6 +2,7 @@ package notify
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"time"
@@ -161,3 +162,15 @@ var (
 
 // Forever is the timeout that blocks.
 const Forever time.Duration = -1
+
+// WaitArgs checks Wait's arguments for a backend and applies the contract's
+// rule that min == 0 never blocks: it returns the timeout to honour.
+func WaitArgs(backend string, events []Event, min int, timeout time.Duration) (time.Duration, error) {
+	if min < 0 || min > len(events) {
+		return 0, fmt.Errorf("%s wait: min %d with room for %d events: %w", backend, min, len(events), ErrInvalid)
+	}
+	if min == 0 {
+		return 0, nil
+	}
+	return timeout, nil
+}

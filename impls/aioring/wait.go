@@ -25,11 +25,9 @@ func (n *Notifier) Wait(events []notify.Event, minEvents int, timeout time.Durat
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if minEvents < 0 || minEvents > len(events) {
-		return 0, notify.ErrInvalid
-	}
-	if minEvents == 0 {
-		timeout = 0
+	timeout, err := notify.WaitArgs("aioring", events, minEvents, timeout)
+	if err != nil {
+		return 0, err
 	}
 	var deadline time.Time
 	if timeout > 0 {

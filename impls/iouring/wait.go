@@ -14,16 +14,14 @@ import (
 // Wait collects events as notify/doc.go describes: user-space reaping first,
 // one io_uring_enter per step only for what is missing.
 func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
-	if min < 0 || min > len(events) {
-		return 0, fmt.Errorf("iouring wait: min %d with %d event slots: %w", min, len(events), notify.ErrInvalid)
+	timeout, err := notify.WaitArgs("iouring", events, min, timeout)
+	if err != nil {
+		return 0, err
 	}
 	if !n.gate.Enter() {
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if min == 0 {
-		timeout = 0
-	}
 	var deadline int64
 	if timeout > 0 {
 		deadline = clock.Now() + int64(timeout)

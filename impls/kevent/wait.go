@@ -15,11 +15,9 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if min > len(events) || min < 0 {
-		return 0, fmt.Errorf("kevent wait min %d with room for %d: %w", min, len(events), notify.ErrInvalid)
-	}
-	if min == 0 {
-		timeout = 0
+	timeout, err := notify.WaitArgs("kevent", events, min, timeout)
+	if err != nil {
+		return 0, err
 	}
 	if len(events) == 0 {
 		return 0, nil
@@ -38,7 +36,6 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 		deadline = clock.Now() + int64(timeout)
 	}
 	var got int
-	var err error
 	switch n.path {
 	case PathSyscall:
 		got = n.waitSyscall(events, min, timeout, deadline)
