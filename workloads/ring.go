@@ -15,7 +15,11 @@ import (
 var Ring = Workload{
 	Name:  "ring",
 	Order: 85,
-	Desc:  "collection rings alone: ownership word per slot (zach), AIO-style shared head/tail line, split head/tail with cached indices, take29 kidx/commit, BPF-ringbuf busy bit; ns/event as a multiple of the cache-line round trip, Go/C for designs 1–3",
+	Params: []Param{
+		{Name: "lab_slots", Default: 256, Help: "slots per ring, every design (ring_slots is kevent's)"},
+		{Name: "lab_events", Default: 0, Help: "events per repetition (0: the suite's own, 400000 streaming and less for the other patterns)"},
+	},
+	Desc: "collection rings alone: ownership word per slot (zach), AIO-style shared head/tail line, split head/tail with cached indices, take29 kidx/commit, BPF-ringbuf busy bit; ns/event as a multiple of the cache-line round trip, Go/C for designs 1–3",
 }
 
 func init() {
@@ -35,9 +39,14 @@ var ringUnits = []results.Unit{
 func runRing(ctx context.Context, cfg Config) []results.Result {
 	suite := ringlab.Suite(cfg.Quick, cfg.ProducerCPU, cfg.ConsumerCPU)
 	twin, twinErr := ringTwin()
+	slots, events := cfg.param(Ring, "lab_slots"), cfg.param(Ring, "lab_events")
 	for i := range suite {
 		if cfg.Reps > 0 {
 			suite[i].Reps = cfg.Reps
+		}
+		suite[i].RingSlots = slots
+		if events > 0 {
+			suite[i].Events, suite[i].Warmup = events, max(events/10, 1)
 		}
 		suite[i].Twin = twin
 	}
