@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,8 +251,13 @@ func minHonoured(c *C, open Opener) {
 		c.Errorf("Wait(min=3) returned after %v with %d events: it did not wait for min", el, k)
 	}
 	got := k
-	// The third arrives while a Wait(min=3-got) blocks.
+	// The third arrives while a Wait(min=3-got) blocks. The writer is
+	// waited for before the eventfds close, so that it never writes to a
+	// descriptor number that a later check has reused.
+	wrote := make(chan struct{})
+	c.Cleanup(func() { <-wrote })
 	go func() {
+		defer close(wrote)
 		time.Sleep(20 * time.Millisecond)
 		var b [8]byte
 		b[0] = 1
@@ -461,6 +467,9 @@ func unsupportedRefused(c *C, open Opener) {
 // of writes, and Wait never reports a token that was not registered.
 func exactlyOnceUnderLoad(c *C, open Opener) {
 	n := openOrSkip(c, open)
+	// One deadline for every trigger, inside runCheck's bound, so that a
+	// backend that loses events fails here rather than by overrunning.
+	deadline := time.Now().Add(15 * time.Second)
 	for _, tr := range supported(n, notify.Level, notify.Edge, notify.Oneshot, notify.Multishot) {
 		const sources, fires = 64, 20000
 		fds := make([]int, sources)
@@ -470,19 +479,23 @@ func exactlyOnceUnderLoad(c *C, open Opener) {
 				c.Fatalf("%v: Add: %v", tr, err)
 			}
 		}
+		// The writer stops and is waited for before the eventfds close
+		// (cleanups run last registered first), even when a Fatalf ends
+		// the check early: it must never write to a reused descriptor.
 		var wg sync.WaitGroup
+		var stop atomic.Bool
 		wg.Add(1)
+		c.Cleanup(func() { stop.Store(true); wg.Wait() })
 		go func() {
 			defer wg.Done()
 			var b [8]byte
 			b[0] = 1
-			for i := 0; i < fires; i++ {
+			for i := 0; i < fires && !stop.Load(); i++ {
 				writeFD(fds[(i*7)%sources], b[:])
 			}
 		}()
 		ev := make([]notify.Event, 32)
 		var got uint64
-		deadline := time.Now().Add(10 * time.Second)
 		for got < fires && time.Now().Before(deadline) {
 			k, err := n.Wait(ev, 1, 100*time.Millisecond)
 			if err != nil {

@@ -123,9 +123,13 @@ func Failures(open Opener) map[string][]string {
 	out := make(map[string][]string)
 	for _, ck := range checks {
 		c := runCheck(ck, open)
+		// A check that overran its bound may still be running and
+		// recording: read under the lock.
+		c.mu.Lock()
 		if len(c.errs) > 0 {
-			out[ck.name] = c.errs
+			out[ck.name] = append([]string(nil), c.errs...)
 		}
+		c.mu.Unlock()
 	}
 	return out
 }
