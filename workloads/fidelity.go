@@ -86,6 +86,8 @@ var fidelityUnits = []results.Unit{
 	{Name: "c-producer-cpu-ns/event", Better: "lower"},
 	{Name: "go-kernel-cpu-ns/event", Better: "lower"},
 	{Name: "c-kernel-cpu-ns/event", Better: "lower"},
+	{Name: "go-preemptions/s", Better: "lower"},
+	{Name: "c-preemptions/s", Better: "lower"},
 }
 
 // RunFidelity measures every backend mode with a C twin. With variants nil
@@ -208,6 +210,16 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 		if c.eventsPerSec > 0 {
 			s.Values["go/c"] = gs.Values["events/s"] / c.eventsPerSec
 		}
+		// How often the producer and collector threads lost their CPU
+		// while runnable: in Go, sysmon's wakeups and the preemption of a
+		// goroutine that ran 10 ms, which for a locked thread means a
+		// hand-off through another thread; in C, other processes only.
+		if r := gs.Values["events/s"]; r > 0 && gs.Collected > 0 {
+			s.Values["go-preemptions/s"] = float64(gs.Consumer.Nivcsw+gs.Producer.Nivcsw) / (float64(gs.Collected) / r)
+		}
+		if c.elapsedNs > 0 {
+			s.Values["c-preemptions/s"] = c.nivcsw / (c.elapsedNs / 1e9)
+		}
 		// The same comparison in CPU per event (producer and collector
 		// threads together), inverted so that higher is better as for
 		// events/s. It moves less than events/s when other processes take
@@ -260,6 +272,7 @@ type twinRep struct {
 	syscallsPerEvent, consumerCPUNs float64
 	producerCPUNs                   float64
 	consumerSysNs, producerSysNs    float64
+	nivcsw, elapsedNs               float64 // both threads' involuntary switches; the repetition's length
 }
 
 // twinUnavailable is the twin's exit status for a mechanism the kernel
@@ -333,7 +346,8 @@ func parseTwinOutput(out []byte) ([]twinRep, error) {
 		r := twinRep{rep: rep, generated: u("generated"), collected: u("collected"), lost: u("lost"), dup: u("dup"),
 			eventsPerSec: f("events_per_s"), eventsPerWait: f("events_per_wait"),
 			syscallsPerEvent: f("syscalls_per_event"), consumerCPUNs: f("consumer_cpu_ns"),
-			producerCPUNs: f("producer_cpu_ns"), consumerSysNs: f("consumer_sys_ns"), producerSysNs: f("producer_sys_ns")}
+			producerCPUNs: f("producer_cpu_ns"), consumerSysNs: f("consumer_sys_ns"), producerSysNs: f("producer_sys_ns"),
+			nivcsw: f("consumer_nivcsw") + f("producer_nivcsw"), elapsedNs: f("elapsed_ns")}
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("C twin output %v: %w", kv, err)
 		}

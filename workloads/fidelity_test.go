@@ -60,13 +60,14 @@ func TestFaninTwinRefusesBadArguments(t *testing.T) {
 }
 
 func TestParseTwinOutput(t *testing.T) {
-	out := "rep=-1 generated=5 collected=5 lost=0 dup=0 spurious=0 events_per_s=10.5 events_per_wait=2 syscalls_per_event=0.5 io_syscalls_per_event=1 consumer_cpu_ns=100 producer_cpu_ns=50 consumer_sys_ns=70 producer_sys_ns=40\n" +
-		"rep=0 generated=9 collected=8 lost=1 dup=0 spurious=0 events_per_s=20 events_per_wait=3 syscalls_per_event=0.25 io_syscalls_per_event=1 consumer_cpu_ns=200 producer_cpu_ns=60 consumer_sys_ns=150 producer_sys_ns=45\n"
+	out := "rep=-1 generated=5 collected=5 lost=0 dup=0 spurious=0 events_per_s=10.5 events_per_wait=2 syscalls_per_event=0.5 io_syscalls_per_event=1 consumer_cpu_ns=100 producer_cpu_ns=50 consumer_sys_ns=70 producer_sys_ns=40 consumer_nvcsw=1 consumer_nivcsw=2 producer_nvcsw=0 producer_nivcsw=3 elapsed_ns=1000000\n" +
+		"rep=0 generated=9 collected=8 lost=1 dup=0 spurious=0 events_per_s=20 events_per_wait=3 syscalls_per_event=0.25 io_syscalls_per_event=1 consumer_cpu_ns=200 producer_cpu_ns=60 consumer_sys_ns=150 producer_sys_ns=45 consumer_nvcsw=4 consumer_nivcsw=5 producer_nvcsw=0 producer_nivcsw=6 elapsed_ns=2000000\n"
 	reps, err := parseTwinOutput([]byte(out))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(reps) != 2 || reps[1].rep != 0 || reps[1].lost != 1 || reps[1].eventsPerSec != 20 || reps[0].consumerCPUNs != 100 {
+	if len(reps) != 2 || reps[1].rep != 0 || reps[1].lost != 1 || reps[1].eventsPerSec != 20 || reps[0].consumerCPUNs != 100 ||
+		reps[1].nivcsw != 11 || reps[1].elapsedNs != 2e6 {
 		t.Errorf("parsed %+v", reps)
 	}
 	for _, bad := range []string{"rep=0 generated=x", "rep=0 nonsense", "generated=1"} {
@@ -91,6 +92,13 @@ func TestFidelityEpollRow(t *testing.T) {
 	s := r.Samples[0].Values
 	if s["go-events/s"] <= 0 || s["c-events/s"] <= 0 || s["go/c"] <= 0 || r.Params["twin_mode"] != "epoll-et" {
 		t.Errorf("values %v params %v", s, r.Params)
+	}
+	// Both sides report how often their threads were preempted (zero is a
+	// possible count, a missing key is not).
+	for _, k := range []string{"go-preemptions/s", "c-preemptions/s"} {
+		if v, ok := s[k]; !ok || v < 0 {
+			t.Errorf("%s = %v, %v", k, v, ok)
+		}
 	}
 }
 

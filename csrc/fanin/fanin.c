@@ -335,14 +335,16 @@ static void rep(int r, int64_t d)
 	       "events_per_s=%.1f events_per_wait=%.4f syscalls_per_event=%.4f "
 	       "io_syscalls_per_event=%.4f consumer_cpu_ns=%lld producer_cpu_ns=%lld "
 	       "consumer_sys_ns=%lld producer_sys_ns=%lld "
-	       "consumer_nvcsw=%lld consumer_nivcsw=%lld elapsed_ns=%lld\n",
+	       "consumer_nvcsw=%lld consumer_nivcsw=%lld producer_nvcsw=%lld producer_nivcsw=%lld "
+	       "elapsed_ns=%lld\n",
 	       r, (unsigned long long)generated, (unsigned long long)led.distinct,
 	       (unsigned long long)lost, (unsigned long long)dup, (unsigned long long)led.spurious,
 	       el > 0 ? (double)led.distinct / el : 0, (double)notes / (double)(waits ? waits : 1),
 	       (double)sys / ev, (double)reads.n / ev,
 	       (long long)(cons.user_ns + cons.sys_ns), (long long)(ch.usage.user_ns + ch.usage.sys_ns),
 	       (long long)cons.sys_ns, (long long)ch.usage.sys_ns,
-	       (long long)cons.nvcsw, (long long)cons.nivcsw, (long long)(last_event - start));
+	       (long long)cons.nvcsw, (long long)cons.nivcsw, (long long)ch.usage.nvcsw, (long long)ch.usage.nivcsw,
+	       (long long)(last_event - start));
 	fflush(stdout);
 }
 

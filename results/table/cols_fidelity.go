@@ -14,5 +14,7 @@ func init() {
 		{"c cons ns/ev", "c-consumer-cpu-ns/event", false},
 		{"go prod ns/ev", "go-producer-cpu-ns/event", false},
 		{"c prod ns/ev", "c-producer-cpu-ns/event", false},
+		{"go preempt/s", "go-preemptions/s", false},
+		{"c preempt/s", "c-preemptions/s", false},
 	}
 }
