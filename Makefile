@@ -8,7 +8,7 @@ FUZZTIME ?= 20s
 
 CC      ?= cc
 
-.PHONY: help build twins run quick test vet race unit fuzz smoke bench clean
+.PHONY: help build twins run quick test vet race unit fuzz smoke bench gate clean
 
 help:
 	@echo "make run      kbench run --impl=all on the default suite (about two minutes), files in out/"
@@ -16,6 +16,8 @@ help:
 	@echo "make build    bin/kbench, and the C twins when a C compiler is present"
 	@echo "make quick    kbench run --impl=all --quick"
 	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
+	@echo "make gate BASE=rev [RUNS=5] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
+	@echo "             build BASE and the working tree, run both RUNS times interleaved, kbench gate them"
 	@echo "make vet | race | unit | fuzz | smoke   parts of make test"
 
 build:
@@ -62,6 +64,13 @@ smoke: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# The regression gate: base and head built side by side, their runs
+# interleaved on this machine so that drift reaches both (scripts/gate.sh).
+BASE ?=
+gate:
+	@if [ -z "$(BASE)" ]; then echo "make gate BASE=<git revision>"; exit 2; fi
+	GO=$(GO) scripts/gate.sh $(BASE)
 
 clean:
 	rm -rf $(BIN)

@@ -41,6 +41,7 @@ commands:
   run       run workloads over backends and write results (kbench run -h)
   list      show backends, their variants and capabilities, and workloads
   fidelity  each kernel backend's Go fan-in beside its C twin: Go/C events/s
+  gate      compare two result sets; exit 1 on a significant regression
 `
 
 func run(stdout, stderr io.Writer, args []string) error {
@@ -55,11 +56,13 @@ func run(stdout, stderr io.Writer, args []string) error {
 		return listCmd(stdout, args[1:])
 	case "fidelity":
 		return fidelityCmd(stdout, stderr, args[1:])
+	case "gate":
+		return gateCmd(stdout, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (commands: run, list, fidelity)", args[0])
+	return usagef("unknown command %q (commands: run, list, fidelity, gate)", args[0])
 }
 
 type runFlags struct {
