@@ -69,8 +69,8 @@ type Change struct {
 	Row, Metric      string
 	Better           string // "higher" or "lower"
 	BaseMed, HeadMed float64
-	BaseN, HeadN     int  // observations on each side
-	PerRun           bool // observations are runs' medians, not one run's repetitions
+	BaseN, HeadN     int     // observations on each side
+	PerRun           bool    // observations are runs' medians, not one run's repetitions
 	Delta            float64 // (head-base)/base; NaN when base is 0
 	P                float64
 	Verdict          Verdict
