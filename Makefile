@@ -8,7 +8,7 @@ FUZZTIME ?= 20s
 
 CC      ?= cc
 
-.PHONY: help build twins run quick test vet race unit fuzz smoke bench gate clean
+.PHONY: help build twins run quick test vet race unit fuzz smoke bench gate plots clean
 
 help:
 	@echo "make run      kbench run --impl=all on the default suite (about two minutes), files in out/"
@@ -16,6 +16,7 @@ help:
 	@echo "make build    bin/kbench, and the C twins when a C compiler is present"
 	@echo "make quick    kbench run --impl=all --quick"
 	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
+	@echo "make plots    figures and report.html of the newest out/*.json (RESULT=file for another) in plots/<name>/"
 	@echo "make gate BASE=rev [RUNS=5] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
 	@echo "             build BASE and the working tree, run both RUNS times interleaved, kbench gate them"
 	@echo "make vet | race | unit | fuzz | smoke   parts of make test"
@@ -64,6 +65,12 @@ smoke: build
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+# Figures and the HTML report, from a result file alone.
+RESULT ?= $(shell ls -t out/*.json 2>/dev/null | head -1)
+plots: build
+	@if [ -z "$(RESULT)" ]; then echo "no result file: make run first, or make plots RESULT=file.json"; exit 2; fi
+	$(BIN)/kbench plot $(RESULT)
 
 # The regression gate: base and head built side by side, their runs
 # interleaved on this machine so that drift reaches both (scripts/gate.sh).

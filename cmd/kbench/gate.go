@@ -11,6 +11,7 @@ import (
 	"github.com/olekukonko/tablewriter/tw"
 
 	"kbench/results/gate"
+	"kbench/results/table"
 )
 
 const gateUsage = `usage: kbench gate [flags] BASE HEAD
@@ -98,7 +99,7 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 		if !c.PerRun {
 			n = fmt.Sprintf("%d+%d reps", c.BaseN, c.HeadN)
 		}
-		t.Append(c.Row, c.Metric+" ("+c.Better+")", num(c.BaseMed), num(c.HeadMed), delta,
+		t.Append(c.Row, c.Metric+" ("+c.Better+")", table.Num(c.BaseMed), table.Num(c.HeadMed), delta,
 			fmt.Sprintf("%.3f", c.P), n, v)
 	}
 	if shown > 0 {
@@ -111,15 +112,4 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 		fmt.Fprintln(w, "head only:", r)
 	}
 	fmt.Fprintln(w, "gate:", rep.Summary())
-}
-
-func num(v float64) string {
-	a := math.Abs(v)
-	switch {
-	case a >= 1e6:
-		return fmt.Sprintf("%.3gM", v/1e6)
-	case a >= 1e4:
-		return fmt.Sprintf("%.3gk", v/1e3)
-	}
-	return fmt.Sprintf("%.3g", v)
 }

@@ -42,6 +42,7 @@ commands:
   list      show backends, their variants and capabilities, and workloads
   fidelity  each kernel backend's Go fan-in beside its C twin: Go/C events/s
   gate      compare two result sets; exit 1 on a significant regression
+  plot      draw a result file's figures and HTML report
 `
 
 func run(stdout, stderr io.Writer, args []string) error {
@@ -58,11 +59,13 @@ func run(stdout, stderr io.Writer, args []string) error {
 		return fidelityCmd(stdout, stderr, args[1:])
 	case "gate":
 		return gateCmd(stdout, args[1:])
+	case "plot":
+		return plotCmd(stdout, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
-	return usagef("unknown command %q (commands: run, list, fidelity, gate)", args[0])
+	return usagef("unknown command %q (commands: run, list, fidelity, gate, plot)", args[0])
 }
 
 type runFlags struct {

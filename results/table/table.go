@@ -33,29 +33,20 @@ var Columns = map[string][]Column{
 	},
 }
 
-// Render writes one table for the rows of one workload.
-func Render(w io.Writer, workload string, rows []results.Result) error {
+// Lines is a workload's table as text: the header and one line per row
+// (variant, the workload's columns, lost, dup, status). Render draws it for
+// a terminal; the HTML report (kbench/plots) uses it as it is.
+func Lines(workload string, rows []results.Result) (header []string, lines [][]string) {
 	cols, ok := Columns[workload]
 	if !ok {
 		cols = Generic(rows)
 	}
 	cols = present(cols, rows)
-	header := []string{"variant"}
+	header = []string{"variant"}
 	for _, c := range cols {
 		header = append(header, c.Header)
 	}
 	header = append(header, "lost", "dup", "status")
-	align := make([]tw.Align, len(header))
-	for i := range align {
-		align[i] = tw.AlignRight
-	}
-	align[0], align[len(align)-1] = tw.AlignLeft, tw.AlignLeft
-	t := tablewriter.NewTable(w,
-		tablewriter.WithHeaderAutoFormat(tw.Off),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
-		tablewriter.WithHeaderAlignment(tw.AlignCenter),
-	)
-	t.Header(header)
 	for i := range rows {
 		r := &rows[i]
 		line := []string{r.Backend + "/" + r.Variant}
@@ -72,6 +63,26 @@ func Render(w io.Writer, workload string, rows []results.Result) error {
 		} else {
 			line = append(line, strconv.FormatUint(lost, 10), strconv.FormatUint(dup, 10), status)
 		}
+		lines = append(lines, line)
+	}
+	return header, lines
+}
+
+// Render writes one table for the rows of one workload.
+func Render(w io.Writer, workload string, rows []results.Result) error {
+	header, lines := Lines(workload, rows)
+	align := make([]tw.Align, len(header))
+	for i := range align {
+		align[i] = tw.AlignRight
+	}
+	align[0], align[len(align)-1] = tw.AlignLeft, tw.AlignLeft
+	t := tablewriter.NewTable(w,
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithHeaderAlignment(tw.AlignCenter),
+	)
+	t.Header(header)
+	for _, line := range lines {
 		if err := t.Append(line); err != nil {
 			return err
 		}
