@@ -25,27 +25,33 @@ func crossCfg() Config {
 func TestChurnEpollExactlyOnce(t *testing.T) {
 	for _, v := range epoll.Variants() {
 		t.Run(v.Name, func(t *testing.T) {
-			r := Churn.Run(context.Background(), v, crossCfg())
-			if r.Status != results.StatusOK {
-				t.Fatalf("status %s: %s", r.Status, r.Reason)
-			}
-			gen, col, lost, dup := r.Totals()
-			if gen == 0 || gen != col || lost != 0 || dup != 0 {
-				t.Errorf("generated %d collected %d lost %d dup %d", gen, col, lost, dup)
-			}
+			// Whether a firing is pending at some Remove is up to timing:
+			// on a loaded machine a short run may have none. Every run is
+			// checked in full; runs repeat (a few at most) until the drain
+			// path has been taken.
 			var drained float64
-			for _, s := range r.Samples {
-				drained += s.Values["drained"]
-				if s.Values["stale"] != 0 || !(s.Values["ctl/s"] > 0) || !(s.Values["events/s"] > 0) {
-					t.Errorf("rep %d: %v", s.Rep, s.Values)
+			for attempt := 0; attempt < 8 && drained == 0; attempt++ {
+				r := Churn.Run(context.Background(), v, crossCfg())
+				if r.Status != results.StatusOK {
+					t.Fatalf("status %s: %s", r.Status, r.Reason)
 				}
-				// Every operation is one epoll_ctl: Modify, Remove, Add.
-				if x := s.Values["ctl-syscalls/op"]; x != 1 {
-					t.Errorf("rep %d: ctl-syscalls/op = %v, want 1", s.Rep, x)
+				gen, col, lost, dup := r.Totals()
+				if gen == 0 || gen != col || lost != 0 || dup != 0 {
+					t.Errorf("generated %d collected %d lost %d dup %d", gen, col, lost, dup)
+				}
+				for _, s := range r.Samples {
+					drained += s.Values["drained"]
+					if s.Values["stale"] != 0 || !(s.Values["ctl/s"] > 0) || !(s.Values["events/s"] > 0) {
+						t.Errorf("rep %d: %v", s.Rep, s.Values)
+					}
+					// Every operation is one epoll_ctl: Modify, Remove, Add.
+					if x := s.Values["ctl-syscalls/op"]; x != 1 {
+						t.Errorf("rep %d: ctl-syscalls/op = %v, want 1", s.Rep, x)
+					}
 				}
 			}
 			if drained == 0 {
-				t.Errorf("no firing was pending at a Remove: the drain path went untested")
+				t.Errorf("in 8 runs no firing was pending at a Remove: the drain path went untested")
 			}
 		})
 	}
