@@ -120,8 +120,12 @@ func TestLatencyCoordinatedOmission(t *testing.T) {
 	if vals["max-ns@rate"] < float64(stall)*9/10 {
 		t.Errorf("corrected max %v ns below the %v stall", vals["max-ns@rate"], stall)
 	}
-	if raw > float64(stall)/4 {
-		t.Errorf("uncorrected p99 %v ns: the stall should hide from it (coordinated omission)", raw)
+	// The stall hides from the uncorrected figure (coordinated omission).
+	// On a quiet machine it stays far below the stall; on a loaded one the
+	// machine's own delays reach it too, so the check is relative: the
+	// correction must at least double the p99 (without it the two agree).
+	if raw > corr/2 {
+		t.Errorf("uncorrected p99 %v ns against corrected %v ns: the stall should hide from it", raw, corr)
 	}
 }
 
