@@ -172,6 +172,7 @@ func hbars(title, xlabel string, names []string, vals, lo, hi []float64) (*plot.
 		}
 	}
 	p.X.Min, p.X.Max = 0, hiX*1.05
+	p.X.Tick.Marker = siTicks{}
 	rn := make([]string, n)
 	for i, s := range names {
 		rn[n-1-i] = s
@@ -179,6 +180,33 @@ func hbars(title, xlabel string, names []string, vals, lo, hi []float64) (*plot.
 	p.NominalY(rn...)
 	p.Add(plotter.NewGrid())
 	return p, nil
+}
+
+// siTicks are gonum's default ticks labelled compactly (2.5M, 500k, 0.25)
+// instead of with fixed decimals (2500000.00).
+type siTicks struct{}
+
+func (siTicks) Ticks(min, max float64) []plot.Tick {
+	ts := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ts {
+		if ts[i].Label != "" {
+			ts[i].Label = si(ts[i].Value)
+		}
+	}
+	return ts
+}
+
+func si(v float64) string {
+	a := math.Abs(v)
+	switch {
+	case a >= 1e9:
+		return strconv.FormatFloat(v/1e9, 'g', 3, 64) + "G"
+	case a >= 1e6:
+		return strconv.FormatFloat(v/1e6, 'g', 3, 64) + "M"
+	case a >= 1e3:
+		return strconv.FormatFloat(v/1e3, 'g', 3, 64) + "k"
+	}
+	return strconv.FormatFloat(v, 'g', 3, 64)
 }
 
 // height gives a bar chart room for its rows.
@@ -299,6 +327,7 @@ func stacked(title, xlabel string, names, parts []string, vals [][]float64) (*pl
 		total = max(total, t)
 	}
 	p.X.Min, p.X.Max = 0, total*1.05
+	p.X.Tick.Marker = siTicks{}
 	rn := make([]string, n)
 	for i, s := range names {
 		rn[n-1-i] = s
@@ -471,6 +500,7 @@ func scaleFigure(f *results.File, dir string) ([]Figure, error) {
 	p.Title.Text = "Collection cost against registered sources"
 	p.X.Label.Text = "registered sources N (log)"
 	p.Y.Label.Text = "collection ns per event (median)"
+	p.Y.Tick.Marker = siTicks{}
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
 	drawn, lg := 0, plot.NewLegend()

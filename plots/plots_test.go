@@ -113,3 +113,11 @@ func TestNothingToDraw(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestSILabels(t *testing.T) {
+	for v, want := range map[float64]string{2.5e6: "2.5M", 500e3: "500k", 0.25: "0.25", 0: "0", 1e9: "1G", 1500: "1.5k"} {
+		if got := si(v); got != want {
+			t.Errorf("si(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
