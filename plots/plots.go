@@ -417,31 +417,9 @@ func latencyFigures(f *results.File, dir string) ([]Figure, error) {
 	p.Y.Label.Text = "p99 latency (µs, log)"
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
-	drawn, lg := 0, plot.NewLegend()
-	for i := range rows {
-		r := &rows[i]
-		var xys plotter.XYs
-		for _, load := range points(r, "p99-ns@") {
-			x := numOf(load)
-			y := median(r, "p99-ns@"+load) / 1e3
-			if math.IsInf(x, 0) || y <= 0 {
-				continue
-			}
-			xys = append(xys, plotter.XY{X: x, Y: y})
-		}
-		if len(xys) < 2 {
-			continue
-		}
-		l, s, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, err
-		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i / 7)
-		s.Shape = plotutil.Shape(i)
-		p.Add(l, s)
-		lg.Add(label(r), l, s)
-		drawn++
+	drawn, lg, err := series(p, rows, "p99-ns@", 1e3)
+	if err != nil {
+		return nil, err
 	}
 	if drawn > 0 {
 		p.Add(plotter.NewGrid())
@@ -452,6 +430,39 @@ func latencyFigures(f *results.File, dir string) ([]Figure, error) {
 			"Median over repetitions of each repetition's p99, from the intended fire time."})
 	}
 	return figs, nil
+}
+
+// series adds one line per row of metric prefix+point against the
+// point's number (a load in percent, a source count N), the median divided
+// by div; it returns how many rows had two points or more, and their
+// legend. Only positive points are drawn, so either axis may be log.
+func series(p *plot.Plot, rows []results.Result, prefix string, div float64) (int, plot.Legend, error) {
+	drawn, lg := 0, plot.NewLegend()
+	for i := range rows {
+		r := &rows[i]
+		var xys plotter.XYs
+		for _, pt := range points(r, prefix) {
+			x, y := numOf(pt), median(r, prefix+pt)/div
+			if x <= 0 || math.IsInf(x, 0) || y <= 0 {
+				continue
+			}
+			xys = append(xys, plotter.XY{X: x, Y: y})
+		}
+		if len(xys) < 2 {
+			continue
+		}
+		l, s, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return 0, lg, err
+		}
+		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
+		l.Dashes = plotutil.Dashes(i / 7)
+		s.Shape = plotutil.Shape(i)
+		p.Add(l, s)
+		lg.Add(label(r), l, s)
+		drawn++
+	}
+	return drawn, lg, nil
 }
 
 // cdf merges a row's histograms of one name and returns (µs, fraction)
@@ -503,30 +514,9 @@ func scaleFigure(f *results.File, dir string) ([]Figure, error) {
 	p.Y.Tick.Marker = siTicks{}
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.LogTicks{Prec: -1}
-	drawn, lg := 0, plot.NewLegend()
-	for i := range rows {
-		r := &rows[i]
-		var xys plotter.XYs
-		for _, n := range points(r, "collect-ns/event@") {
-			x, y := numOf(n), median(r, "collect-ns/event@"+n)
-			if x <= 0 || math.IsInf(x, 0) || y <= 0 {
-				continue
-			}
-			xys = append(xys, plotter.XY{X: x, Y: y})
-		}
-		if len(xys) < 2 {
-			continue
-		}
-		l, s, err := plotter.NewLinePoints(xys)
-		if err != nil {
-			return nil, err
-		}
-		l.Color, s.Color = plotutil.Color(i), plotutil.Color(i)
-		l.Dashes = plotutil.Dashes(i / 7)
-		s.Shape = plotutil.Shape(i)
-		p.Add(l, s)
-		lg.Add(label(r), l, s)
-		drawn++
+	drawn, lg, err := series(p, rows, "collect-ns/event@", 1)
+	if err != nil {
+		return nil, err
 	}
 	if drawn == 0 {
 		return nil, nil

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"slices"
 	"sort"
 	"time"
 
@@ -92,11 +93,22 @@ func (r *Result) Summary(name string) (Stat, bool) {
 		return Stat{}, false
 	}
 	sort.Float64s(v)
-	m := v[len(v)/2]
-	if len(v)%2 == 0 {
-		m = (v[len(v)/2-1] + v[len(v)/2]) / 2
+	return Stat{Median: Median(v), Min: v[0], Max: v[len(v)-1], N: len(v)}, true
+}
+
+// Median of v (the mean of the middle two for an even count); v is not
+// modified. It is 0 for no values.
+func Median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
 	}
-	return Stat{Median: m, Min: v[0], Max: v[len(v)-1], N: len(v)}, true
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // Totals sums the accounting over the samples.

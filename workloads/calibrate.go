@@ -254,7 +254,7 @@ func (c *calibrator) nullSyscall() (map[string]float64, error) {
 		cooked[b] = float64(t1-t0) / float64(per)
 		raw[b] = float64(t2-t1) / float64(per)
 	}
-	return map[string]float64{FloorNullSyscall: calMedian(cooked), FloorNullRaw: calMedian(raw)}, nil
+	return map[string]float64{FloorNullSyscall: results.Median(cooked), FloorNullRaw: results.Median(raw)}, nil
 }
 
 // FUTEX_WAIT and FUTEX_WAKE with FUTEX_PRIVATE_FLAG (linux/futex.h; x/sys
@@ -356,7 +356,7 @@ func (c *calibrator) futexWake() (map[string]float64, error) {
 	}
 	slices.Sort(samples)
 	return map[string]float64{
-		FloorFutexWake:    calMedian(samples),
+		FloorFutexWake:    results.Median(samples),
 		FloorFutexWakeP99: samples[min(len(samples)-1, len(samples)*99/100)],
 		"futex_missed":    float64(missed.Load()),
 	}, nil
@@ -461,15 +461,5 @@ func (c *calibrator) eventfdEpoll() (map[string]float64, error) {
 	if err := <-errc; err != nil {
 		return nil, err
 	}
-	return map[string]float64{FloorEventfdEpoll: calMedian(batches)}, nil
-}
-
-func calMedian(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
+	return map[string]float64{FloorEventfdEpoll: results.Median(batches)}, nil
 }

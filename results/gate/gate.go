@@ -148,22 +148,12 @@ func (w *row) observations(metric string, perRun bool) []float64 {
 			continue
 		}
 		if perRun {
-			out = append(out, median(v))
+			out = append(out, results.Median(v))
 		} else {
 			out = append(out, v...)
 		}
 	}
 	return out
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 func pool(files []*results.File) map[string]*row {
