@@ -1,6 +1,6 @@
 package ringlab
 
-import "slices"
+import "kbench/results"
 
 // Row is one design at one slot size under one pattern, batch and
 // placement: the workload's unit of result.
@@ -66,15 +66,4 @@ func (r Row) FloorMultiple() float64 {
 	return r.MedianNs() / r.FloorNs
 }
 
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
-}
+func median(xs []float64) float64 { return results.Median(xs) }
