@@ -8,8 +8,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
 	"kbench/internal/rusage"
@@ -177,59 +175,35 @@ type churnShared struct {
 // compare-and-swap, because the collector claims sources too, and
 // announcing each firing before writing it.
 func churnProducer(cpuID int, src *sourceSet, sh *churnShared, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool) {
-	unpin, err := cpu.Pin(cpuID)
-	if err != nil {
-		for range orders {
-			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
-		}
-		return
-	}
-	defer unpin()
 	S := len(src.busy)
-	for o := range orders {
-		before, _ := rusage.Thread()
-		var seq uint64
-		var ferr error
-		deadline := clock.Now() + int64(o.duration)
-	fire:
-		for {
-			idle := true
-			for i := 0; i < S; i++ {
-				b := &src.busy[i].v
-				// Pairs with the collector's Store(churnFree) after it took a
-				// firing or re-added the source (which also publishes a user
-				// source's new id), and with its CompareAndSwap claiming the
-				// source: only one side wins a free source.
-				if b.Load() != churnFree || !b.CompareAndSwap(churnFree, churnFiring) {
-					continue
-				}
-				seq++
-				// Announce before writing (pairs with the collector's Load of
-				// last after each Wait): a firing announced after that Load
-				// was written after the Wait returned.
-				sh.fired[i].v.Store(seq)
-				sh.last.Store(seq)
-				if err := src.fire(i, seq); err != nil {
-					ferr = fmt.Errorf("fire source %d: %w", i, err)
-					break fire
-				}
-				// Publishes "written" to the collector's claim (pairs with its
-				// CompareAndSwap(churnPending, churnOwned)); fails, harmlessly,
-				// when the collector already took the firing and freed it.
-				b.CompareAndSwap(churnFiring, churnPending)
-				idle = false
+	producerLoop(cpuID, n, orders, reports, stop, func(seq *uint64) (bool, error) {
+		fired := false
+		for i := 0; i < S; i++ {
+			b := &src.busy[i].v
+			// Pairs with the collector's Store(churnFree) after it took a
+			// firing or re-added the source (which also publishes a user
+			// source's new id), and with its CompareAndSwap claiming the
+			// source: only one side wins a free source.
+			if b.Load() != churnFree || !b.CompareAndSwap(churnFree, churnFiring) {
+				continue
 			}
-			if clock.Now() >= deadline || stop.Load() {
-				break
+			*seq++
+			// Announce before writing (pairs with the collector's Load of
+			// last after each Wait): a firing announced after that Load
+			// was written after the Wait returned.
+			sh.fired[i].v.Store(*seq)
+			sh.last.Store(*seq)
+			if err := src.fire(i, *seq); err != nil {
+				return fired, fmt.Errorf("fire source %d: %w", i, err)
 			}
-			if idle {
-				unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0) // let a collector sharing this CPU run
-			}
+			// Publishes "written" to the collector's claim (pairs with its
+			// CompareAndSwap(churnPending, churnOwned)); fails, harmlessly,
+			// when the collector already took the firing and freed it.
+			b.CompareAndSwap(churnFiring, churnPending)
+			fired = true
 		}
-		after, _ := rusage.Thread()
-		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
-		n.Wake()
-	}
+		return fired, nil
+	})
 }
 
 type churnDone struct {

@@ -139,7 +139,37 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 	return finish(res)
 }
 
+// faninProducer fires every source whose previous firing has been
+// collected, over and over, for each order's duration.
 func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool) {
+	S := len(src.busy)
+	producerLoop(cpuID, n, orders, reports, stop, func(seq *uint64) (bool, error) {
+		fired := false
+		for i := 0; i < S; i++ {
+			// Pairs with the consumer's Store(0) after it has taken the
+			// firing: a source has at most one firing outstanding.
+			if src.busy[i].v.Load() != 0 {
+				continue
+			}
+			src.busy[i].v.Store(1)
+			*seq++
+			if err := src.fire(i, *seq); err != nil {
+				return fired, fmt.Errorf("fire source %d: %w", i, err)
+			}
+			fired = true
+		}
+		return fired, nil
+	})
+}
+
+// producerLoop is the pinned producer thread of the workloads that fire
+// sources in passes (fanin, latency's capacity probe, scale, churn). For
+// each order it runs passes until the order's duration is over; pass fires
+// what it may, numbering firings through seq, and says whether it fired
+// anything. It then reports the firings and its thread's CPU, and wakes the
+// collector, which may be asleep with everything collected.
+func producerLoop(cpuID int, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool,
+	pass func(seq *uint64) (fired bool, err error)) {
 	unpin, err := cpu.Pin(cpuID)
 	if err != nil {
 		for range orders {
@@ -148,33 +178,21 @@ func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan r
 		return
 	}
 	defer unpin()
-	S := len(src.busy)
 	for o := range orders {
 		before, _ := rusage.Thread()
 		var seq uint64
 		var ferr error
 		deadline := clock.Now() + int64(o.duration)
-	fire:
 		for {
-			idle := true
-			for i := 0; i < S; i++ {
-				// Pairs with the consumer's Store(0) after it has taken the
-				// firing: a source has at most one firing outstanding.
-				if src.busy[i].v.Load() != 0 {
-					continue
-				}
-				src.busy[i].v.Store(1)
-				seq++
-				if err := src.fire(i, seq); err != nil {
-					ferr = fmt.Errorf("fire source %d: %w", i, err)
-					break fire
-				}
-				idle = false
+			fired, err := pass(&seq)
+			if err != nil {
+				ferr = err
+				break
 			}
 			if clock.Now() >= deadline || stop.Load() {
 				break
 			}
-			if idle {
+			if !fired {
 				// Every source is outstanding: let a consumer sharing this
 				// CPU run (placement=same), instead of spinning it out.
 				// RawSyscall, as the runtime's own osyield: sched_yield
