@@ -33,7 +33,7 @@ var Fidelity = Workload{
 	Params: []Param{
 		{Name: "sources", Default: 64, Help: "eventfds, on both sides"},
 		{Name: "batch", Default: 256, Help: "events per Wait, on both sides"},
-		{Name: "rounds", Default: 3, Quick: 1, Help: "Go and C repetitions, alternating, each of --duration"},
+		{Name: "rounds", Default: 6, Quick: 1, Help: "Go and C repetitions, alternating, each of --duration (six, as for every repetition count the gate compares)"},
 		{Name: "round_warmup_ms", Default: 20, Quick: 10, Help: "warm-up before each side's repetition"},
 	},
 }
