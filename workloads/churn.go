@@ -10,7 +10,6 @@ import (
 
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
-	"kbench/internal/rusage"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -242,12 +241,7 @@ func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
 	c.src.reads = 0
 	c.ops, c.drained, c.stale, c.ctlNs = 0, 0, 0, 0
-	var hook0 rusage.Usage
-	if hasHook {
-		hook0 = c.n.(hookUser).HookUsage()
-	}
-	sys0 := c.n.Syscalls()
-	cons0, err := rusage.Thread()
+	meter, err := startMeter(c.n, hasHook)
 	if err != nil {
 		return results.Sample{}, err
 	}
@@ -273,24 +267,7 @@ func (c *churnCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 		}
 		drv.progress()
 	}
-	report := drv.report
-	cons1, _ := rusage.Thread()
-	sys := c.n.Syscalls().Sub(sys0)
-	lost, dup := c.led.settle(report.generated)
-	s := results.Sample{
-		Generated: report.generated,
-		Collected: c.led.distinct,
-		Lost:      lost,
-		Dup:       dup,
-		Producer:  report.usage,
-		Consumer:  cons1.Sub(cons0),
-		Syscalls:  sys.Map(),
-		Values:    map[string]float64{},
-	}
-	if hasHook {
-		h := c.n.(hookUser).HookUsage().Sub(hook0)
-		s.Helper = &h
-	}
+	s, sys := meter.sample(&c.led, drv.report.generated, drv.report.usage)
 	ev := float64(max(c.led.distinct, 1))
 	ops := float64(max(c.ops, 1))
 	elapsed := time.Duration(max(drv.lastProgress-start, 1)).Seconds()

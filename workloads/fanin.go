@@ -62,6 +62,53 @@ func hasHook(n notify.Notifier) bool {
 	return true
 }
 
+// repMeter brackets one repetition on the collecting side: the backend's
+// system-call counters, the collector thread's CPU and, when the backend
+// has one, its helper thread's.
+type repMeter struct {
+	n            notify.Notifier
+	hasHook      bool
+	sys0         notify.SyscallCounts
+	cons0, hook0 rusage.Usage
+}
+
+// startMeter takes the readings before a repetition, on the collector's
+// (locked) thread.
+func startMeter(n notify.Notifier, hasHook bool) (repMeter, error) {
+	m := repMeter{n: n, hasHook: hasHook}
+	if hasHook {
+		m.hook0 = n.(hookUser).HookUsage()
+	}
+	m.sys0 = n.Syscalls()
+	var err error
+	m.cons0, err = rusage.Thread()
+	return m, err
+}
+
+// sample settles the ledger against the producer's count and returns the
+// repetition's accounting and usage (Values empty, for the workload to
+// fill), with the backend's system calls by kind.
+func (m *repMeter) sample(led *ledger, generated uint64, producer rusage.Usage) (results.Sample, notify.SyscallCounts) {
+	cons1, _ := rusage.Thread()
+	sys := m.n.Syscalls().Sub(m.sys0)
+	lost, dup := led.settle(generated)
+	s := results.Sample{
+		Generated: generated,
+		Collected: led.distinct,
+		Lost:      lost,
+		Dup:       dup,
+		Producer:  producer,
+		Consumer:  cons1.Sub(m.cons0),
+		Syscalls:  sys.Map(),
+		Values:    map[string]float64{},
+	}
+	if m.hasHook {
+		h := m.n.(hookUser).HookUsage().Sub(m.hook0)
+		s.Helper = &h
+	}
+	return s, sys
+}
+
 // repOrder is what the consumer tells the producer for one repetition.
 type repOrder struct {
 	duration time.Duration
@@ -227,12 +274,7 @@ type faninCollector struct {
 func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-chan repReport, hasHook bool) (results.Sample, error) {
 	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
 	c.src.reads = 0
-	var hook0 rusage.Usage
-	if hasHook {
-		hook0 = c.n.(hookUser).HookUsage()
-	}
-	sys0 := c.n.Syscalls()
-	cons0, err := rusage.Thread()
+	meter, err := startMeter(c.n, hasHook)
 	if err != nil {
 		return results.Sample{}, err
 	}
@@ -264,21 +306,7 @@ func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 		drv.progress()
 		lastEvent = drv.lastProgress
 	}
-	report := drv.report
-	cons1, _ := rusage.Thread()
-	sys := c.n.Syscalls().Sub(sys0)
-	lost, dup := c.led.settle(report.generated)
-
-	s := results.Sample{
-		Generated: report.generated,
-		Collected: c.led.distinct,
-		Lost:      lost,
-		Dup:       dup,
-		Producer:  report.usage,
-		Consumer:  cons1.Sub(cons0),
-		Syscalls:  sys.Map(),
-		Values:    map[string]float64{},
-	}
+	s, sys := meter.sample(&c.led, drv.report.generated, drv.report.usage)
 	ev := float64(max(c.led.distinct, 1))
 	elapsed := time.Duration(lastEvent - start)
 	s.Values["events/s"] = float64(c.led.distinct) / elapsed.Seconds()
@@ -288,9 +316,7 @@ func (c *faninCollector) rep(d time.Duration, orders chan<- repOrder, reports <-
 	s.Values["consumer-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
 	s.Values["producer-cpu-ns/event"] = float64(s.Producer.CPUNs()) / ev
 	total := s.Consumer.CPUNs() + s.Producer.CPUNs()
-	if hasHook {
-		h := c.n.(hookUser).HookUsage().Sub(hook0)
-		s.Helper = &h
+	if h := s.Helper; h != nil {
 		s.Values["helper-cpu-ns/event"] = float64(h.CPUNs()) / ev
 		total += h.CPUNs()
 	}

@@ -254,12 +254,7 @@ type overflowCollector struct {
 func (c *overflowCollector) rep(ctx context.Context, d time.Duration, bursts int, orders chan<- uint64, reports <-chan burstReport, hasHook bool) (results.Sample, error) {
 	c.led.reset(uint64(bursts*c.B) + 64)
 	c.waits, c.notes = 0, 0
-	var hook0 rusage.Usage
-	if hasHook {
-		hook0 = c.n.(hookUser).HookUsage()
-	}
-	sys0 := c.n.Syscalls()
-	cons0, err := rusage.Thread()
+	meter, err := startMeter(c.n, hasHook)
 	if err != nil {
 		return results.Sample{}, err
 	}
@@ -291,23 +286,7 @@ func (c *overflowCollector) rep(ctx context.Context, d time.Duration, bursts int
 			break // a loss would only repeat; time or the user says stop
 		}
 	}
-	cons1, _ := rusage.Thread()
-	sys := c.n.Syscalls().Sub(sys0)
-	lost, dup := c.led.settle(seq)
-	s := results.Sample{
-		Generated: seq,
-		Collected: c.led.distinct,
-		Lost:      lost,
-		Dup:       dup,
-		Producer:  prod,
-		Consumer:  cons1.Sub(cons0),
-		Syscalls:  sys.Map(),
-		Values:    map[string]float64{},
-	}
-	if hasHook {
-		h := c.n.(hookUser).HookUsage().Sub(hook0)
-		s.Helper = &h
-	}
+	s, sys := meter.sample(&c.led, seq, prod)
 	ev := float64(max(c.led.distinct, 1))
 	s.Values["events/s"] = float64(c.led.distinct) / time.Duration(max(drainNs, 1)).Seconds()
 	s.Values["burst-ms"] = float64(burstNs) / float64(done) / 1e6
