@@ -15,6 +15,7 @@ import (
 
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
+	"kbench/internal/rawsys"
 	"kbench/results"
 	"kbench/ringlab"
 )
@@ -230,8 +231,9 @@ func (c *calibrator) cacheLine() (map[string]float64, error) {
 }
 
 // nullSyscall times getppid, which does nothing but enter and leave the
-// kernel, through unix.Syscall (as the backends call the kernel) and
-// unix.RawSyscall (kevent's emulated boundary): the median of batches.
+// kernel, through unix.Syscall (as the backends make their blocking calls)
+// and rawsys's one-frame stub (as the hot loops make the others, and
+// kevent's emulated boundary): the median of batches.
 func (c *calibrator) nullSyscall() (map[string]float64, error) {
 	unpin, err := cpu.Pin(c.cpuB)
 	if err != nil {
@@ -248,7 +250,7 @@ func (c *calibrator) nullSyscall() (map[string]float64, error) {
 		}
 		t1 := clock.Now()
 		for range per {
-			unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+			rawsys.Syscall(unix.SYS_GETPPID, 0, 0, 0)
 		}
 		t2 := clock.Now()
 		cooked[b] = float64(t1-t0) / float64(per)

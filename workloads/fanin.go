@@ -11,6 +11,7 @@ import (
 
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
+	"kbench/internal/rawsys"
 	"kbench/internal/rusage"
 	"kbench/notify"
 	"kbench/results"
@@ -242,14 +243,14 @@ func producerLoop(cpuID int, n notify.Notifier, orders <-chan repOrder, reports 
 			if !fired {
 				// Every source is outstanding: let a consumer sharing this
 				// CPU run (placement=same), instead of spinning it out.
-				// RawSyscall, as the runtime's own osyield: sched_yield
+				// A raw call, as the runtime's own osyield: sched_yield
 				// never blocks, and a goroutine that never reschedules
 				// and is caught in unix.Syscall by sysmon's 10 ms
 				// preemption check has its P retaken, which drops sysmon
 				// back to 20 µs polling: thousands of wakeups a second
 				// preempting producer or consumer, a cost the C twin
 				// does not have and the loop does not need.
-				unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+				rawsys.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 			}
 		}
 		after, _ := rusage.Thread()

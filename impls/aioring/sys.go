@@ -6,6 +6,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"kbench/internal/rawsys"
 )
 
 // Raw system calls. They return the kernel's errno unboxed, so that hot
@@ -31,13 +33,13 @@ func ioDestroy(id uintptr) unix.Errno {
 // stops at the first one it refuses, and reports that one's errno only when
 // it is the first of the batch.
 //
-// RawSyscall: this package submits only IOCB_CMD_POLL, which never sleeps
+// A raw call (rawsys): this package submits only IOCB_CMD_POLL, which never sleeps
 // (aio_poll calls vfs_poll once and either completes inline or queues a wait
 // entry), so the runtime's entersyscall/exitsyscall bookkeeping buys nothing
 // here. It also keeps the P out of the syscall state sysmon retakes from a
 // goroutine that has run 10 ms without rescheduling, as the collector does.
 func ioSubmit(id uintptr, batch []*iocb) (int, unix.Errno) {
-	r, _, e := unix.RawSyscall(unix.SYS_IO_SUBMIT, id, uintptr(len(batch)), uintptr(unsafe.Pointer(&batch[0])))
+	r, e := rawsys.Syscall(unix.SYS_IO_SUBMIT, id, uintptr(len(batch)), uintptr(unsafe.Pointer(&batch[0])))
 	return int(r), e
 }
 
@@ -45,9 +47,9 @@ func ioSubmit(id uintptr, batch []*iocb) (int, unix.Errno) {
 // Linux 5.0 the result argument is unused (the cancelled request completes
 // through the ring); older kernels wrote it, so it points at real memory.
 //
-// RawSyscall: cancelling a poll takes ctx_lock and never waits (see ioSubmit).
+// A raw call: cancelling a poll takes ctx_lock and never waits (see ioSubmit).
 func ioCancel(id uintptr, cb *iocb, res *ioEvent) unix.Errno {
-	_, _, e := unix.RawSyscall(unix.SYS_IO_CANCEL, id, uintptr(unsafe.Pointer(cb)), uintptr(unsafe.Pointer(res)))
+	_, e := rawsys.Syscall(unix.SYS_IO_CANCEL, id, uintptr(unsafe.Pointer(cb)), uintptr(unsafe.Pointer(res)))
 	return e
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"kbench/internal/fdindex"
 	"kbench/internal/gate"
+	"kbench/internal/rawsys"
 	"kbench/notify"
 )
 
@@ -109,12 +110,13 @@ func (n *Notifier) ctl(op, fd int, e uint32, key uint64) error {
 	ev := unix.EpollEvent{Events: e}
 	setData(&ev, key)
 	n.calls.Inc(notify.CallCtl)
-	// RawSyscall: epoll_ctl never waits for readiness (at most for ep->mtx,
+	// A raw call: epoll_ctl never waits for readiness (at most for ep->mtx,
 	// held only for the length of another ctl or of an epoll_wait's copy-out),
 	// so it need not hand the P back to the scheduler. Skipping
 	// entersyscall/exitsyscall is what the C twin's ctl saves too, and a P
 	// never seen in a system call is one sysmon does not retake.
-	_, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(n.epfd), uintptr(op), uintptr(fd),
+	// rawsys: one frame between this and the kernel, as a C caller has.
+	_, errno := rawsys.Syscall6(unix.SYS_EPOLL_CTL, uintptr(n.epfd), uintptr(op), uintptr(fd),
 		uintptr(unsafe.Pointer(&ev)), 0, 0)
 	if errno != 0 {
 		return errno

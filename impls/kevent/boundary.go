@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/clock"
+	"kbench/internal/rawsys"
 	"kbench/notify"
 )
 
@@ -20,7 +21,7 @@ import (
 // sysEnter is the kernel entry of one emulated kevent system call.
 func sysEnter(c *notify.Counters, k notify.SyscallKind) {
 	c.Inc(k)
-	unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+	rawsys.Syscall(unix.SYS_GETPPID, 0, 0, 0)
 }
 
 // Futex operations; x/sys/unix does not export them.
@@ -78,7 +79,7 @@ func (l *spinlock) lock(c *notify.Counters) {
 			// sched_yield alone would not.
 			runtime.Gosched()
 			c.Inc(notify.CallOther)
-			unix.RawSyscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			rawsys.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
 			start = clock.Now()
 		}
 	}

@@ -106,7 +106,7 @@ func (r *Ring) mapRings() error {
 //
 // Without IORING_ENTER_SQ_WAIT the call cannot sleep (the backends submit
 // only polls, MSG_RING and POLL_REMOVE, which arm or complete inline), so it
-// goes through RawSyscall; SQ_WAIT waits for the SQ thread and keeps
+// is a raw one (rawsys); SQ_WAIT waits for the SQ thread and keeps
 // unix.Syscall, so the Go scheduler can run others meanwhile.
 func (r *Ring) Submit(toSubmit, extra uint32) (int, unix.Errno) {
 	if extra&IORING_ENTER_SQ_WAIT == 0 {

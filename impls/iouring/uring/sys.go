@@ -4,6 +4,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"kbench/internal/rawsys"
 )
 
 // Setup calls io_uring_setup(entries, p) and returns the ring fd. The kernel
@@ -33,11 +35,12 @@ func Enter(fd int, toSubmit, minComplete, flags uint32, arg *GeteventsArg) (int,
 	return int(r), 0
 }
 
-// enterNoWait is Enter for calls that cannot sleep: RawSyscall skips the
+// enterNoWait is Enter for calls that cannot sleep: a raw call skips the
 // runtime's entersyscall/exitsyscall, as a C caller pays nothing of the kind,
-// and leaves no P in the syscall state for sysmon to retake.
+// and leaves no P in the syscall state for sysmon to retake; rawsys's stub
+// has one frame between this and the kernel, as a C caller has.
 func enterNoWait(fd int, toSubmit, flags uint32) (int, unix.Errno) {
-	r, _, errno := unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), 0, uintptr(flags), 0, 0)
+	r, errno := rawsys.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(fd), uintptr(toSubmit), 0, uintptr(flags), 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
