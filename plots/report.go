@@ -70,6 +70,7 @@ figcaption { color: #444; max-width: 50em; }
 <tr><td>kernel</td><td>{{.F.Env.Kernel}}</td></tr>
 <tr><td>CPU</td><td>{{.F.Env.CPUModel}}</td></tr>
 <tr><td>Go</td><td>{{.F.Env.GoVersion}}</td></tr>
+{{if .F.Env.Housekeeping}}<tr><td>housekeeping</td><td>{{.F.Env.Housekeeping}}</td></tr>{{end}}
 <tr><td>commit</td><td>{{.F.Env.Commit}}</td></tr>
 <tr><td>command</td><td>{{range .F.Env.Args}}{{.}} {{end}}</td></tr>
 {{if .Floors}}<tr><td>floors</td><td>{{range $i, $f := .Floors}}{{if $i}}; {{end}}{{$f}}{{end}}</td></tr>{{end}}

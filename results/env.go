@@ -32,6 +32,9 @@ type Env struct {
 	// GOMAXPROCS as set for the run (raised above the CPU count so every
 	// pinned thread can hold a P).
 	GOMAXPROCS int `json:"gomaxprocs"`
+	// How kbench's own threads (the Go runtime's, the harness's) ran while
+	// rows were measured: "SCHED_IDLE on CPU n while measuring", or normal.
+	Housekeeping string `json:"housekeeping,omitempty"`
 }
 
 // CollectEnv describes this machine.

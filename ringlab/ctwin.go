@@ -71,7 +71,7 @@ func RunCTwin(ctx context.Context, path string, p Params) ([]TwinSample, error) 
 	cmd := exec.CommandContext(ctx, path, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := ctwin.Output(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("ringlab: C twin %s: %w: %s", path, err, bytes.TrimSpace(stderr.Bytes()))
 	}

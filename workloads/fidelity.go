@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	faninc "kbench/csrc/fanin"
 	"kbench/impls/all"
@@ -24,8 +27,13 @@ import (
 // of at least 0.9 for every backend: what Go and the backend's own code cost
 // beyond the kernel mechanism itself.
 //
-// Go and C alternate, one repetition each per round, so that drift on a
-// shared machine (other processes, frequency) reaches both sides alike.
+// Go and C alternate, one short repetition each per round, over many
+// rounds, so that drift on a shared machine reaches both sides alike. This
+// machine's state moves on a scale of a few hundred milliseconds (the same
+// C loop runs at 1.3M events/s for a while, then at 0.8M): with 100 ms
+// rounds one side of a round often ran in the other state, and the median
+// of six rounds moved by ±0.1 between invocations; 20 rounds of 30 ms keep
+// it within about ±0.03 for the same total time per side.
 var Fidelity = Workload{
 	Name:  "fidelity",
 	Order: 90,
@@ -33,7 +41,8 @@ var Fidelity = Workload{
 	Params: []Param{
 		{Name: "sources", Default: 64, Help: "eventfds, on both sides"},
 		{Name: "batch", Default: 256, Help: "events per Wait, on both sides"},
-		{Name: "rounds", Default: 6, Quick: 1, Help: "Go and C repetitions, alternating, each of --duration (six, as for every repetition count the gate compares)"},
+		{Name: "rounds", Default: 20, Quick: 1, Help: "Go and C repetitions, alternating"},
+		{Name: "round_ms", Default: 30, Quick: 20, Help: "length of each side's repetition in a round (--duration does not apply)"},
 		{Name: "round_warmup_ms", Default: 20, Quick: 10, Help: "warm-up before each side's repetition"},
 	},
 }
@@ -131,18 +140,22 @@ func findVariant(vs []notify.Variant, backend, name string) (notify.Variant, boo
 func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin) results.Result {
 	S, batch := cfg.param(Fidelity, "sources"), cfg.param(Fidelity, "batch")
 	rounds := cfg.param(Fidelity, "rounds")
+	d := time.Duration(cfg.param(Fidelity, "round_ms")) * time.Millisecond
 	warm := time.Duration(cfg.param(Fidelity, "round_warmup_ms")) * time.Millisecond
 	res := results.Result{Workload: "fidelity", Backend: v.Backend, Variant: v.Name, Units: fidelityUnits}
 	res.Params = cfg.baseParams(v)
 	res.Params["reps"] = strconv.Itoa(rounds) // one sample per round
 	res.Params["warmup"] = warm.String()
-	for k, x := range map[string]int{"sources": S, "batch": batch, "rounds": rounds, "round_warmup_ms": int(warm / time.Millisecond)} {
+	res.Params["duration"] = d.String()
+	for k, x := range map[string]int{"sources": S, "batch": batch, "rounds": rounds,
+		"round_ms": int(d / time.Millisecond), "round_warmup_ms": int(warm / time.Millisecond)} {
 		res.Params[k] = strconv.Itoa(x)
 	}
 	res.Params["twin_mode"], res.Params["twin_setup"] = tw.mode, tw.setup
 	res.Params["twin_cc"] = ctwin.CC() + " " + strings.Join(faninTwinFlags, " ")
-	if S < 1 || batch < 1 || rounds < 1 {
-		return fail(res, fmt.Errorf("fidelity: sources=%d batch=%d rounds=%d: %w", S, batch, rounds, notify.ErrInvalid))
+	if S < 1 || batch < 1 || rounds < 1 || d <= 0 {
+		return fail(res, fmt.Errorf("fidelity: sources=%d batch=%d rounds=%d round_ms=%d: %w",
+			S, batch, rounds, d/time.Millisecond, notify.ErrInvalid))
 	}
 	bin, err := FaninTwin()
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -153,13 +166,13 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 	}
 
 	goCfg := cfg
-	goCfg.Reps, goCfg.Warmup = 1, warm
+	goCfg.Reps, goCfg.Duration, goCfg.Warmup = 1, d, warm
 	goCfg.Params = map[string]int{}
 	for k, x := range cfg.Params {
 		goCfg.Params[k] = x
 	}
 	goCfg.Params["sources"], goCfg.Params["batch"] = S, batch
-	twin := twinArgs{mode: tw.mode, setup: tw.setup, sources: S, batch: batch, d: cfg.Duration, warmup: warm,
+	twin := twinArgs{mode: tw.mode, setup: tw.setup, sources: S, batch: batch, d: d, warmup: warm,
 		pcpu: cfg.ProducerCPU, ccpu: cfg.ConsumerCPU, wait: cfg.Wait}
 
 	for round := 0; round < rounds; round++ {
@@ -167,6 +180,11 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 			res.Reason = "interrupted"
 			break
 		}
+		// As testing.B does before each benchmark: a collection that fell
+		// due inside the round would stop the world, preempting both
+		// pinned threads (the twin's output parsing allocates a little
+		// every round; the loops allocate nothing).
+		runtime.GC()
 		g := runFanin(ctx, v, goCfg)
 		if g.Status != results.StatusOK || len(g.Samples) != 1 {
 			res.Status, res.Reason = g.Status, "Go fan-in: "+g.Reason
@@ -273,6 +291,7 @@ type twinRep struct {
 	producerCPUNs                   float64
 	consumerSysNs, producerSysNs    float64
 	nivcsw, elapsedNs               float64 // both threads' involuntary switches; the repetition's length
+	policy                          int     // the collector thread's scheduling policy
 }
 
 // twinUnavailable is the twin's exit status for a mechanism the kernel
@@ -289,7 +308,7 @@ func runTwin(ctx context.Context, bin string, a twinArgs) (twinRep, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	out, err := ctwin.Output(cmd)
 	if err != nil {
 		why := strings.TrimSpace(stderr.String())
 		var ee *exec.ExitError
@@ -307,6 +326,10 @@ func runTwin(ctx context.Context, bin string, a twinArgs) (twinRep, error) {
 	for _, r := range reps {
 		if r.lost != 0 || r.dup != 0 {
 			return r, fmt.Errorf("C twin %s rep %d: %d lost, %d duplicated", a.mode, r.rep, r.lost, r.dup)
+		}
+		if r.policy != unix.SCHED_NORMAL {
+			// It would be measured behind every normal thread.
+			return r, fmt.Errorf("C twin %s ran under scheduling policy %d, not SCHED_OTHER", a.mode, r.policy)
 		}
 		if r.rep >= 0 {
 			last, found = r, true
@@ -343,11 +366,13 @@ func parseTwinOutput(out []byte) ([]twinRep, error) {
 		}
 		rep, err := strconv.Atoi(kv["rep"])
 		errs = append(errs, err)
+		policy, err := strconv.Atoi(kv["policy"])
+		errs = append(errs, err)
 		r := twinRep{rep: rep, generated: u("generated"), collected: u("collected"), lost: u("lost"), dup: u("dup"),
 			eventsPerSec: f("events_per_s"), eventsPerWait: f("events_per_wait"),
 			syscallsPerEvent: f("syscalls_per_event"), consumerCPUNs: f("consumer_cpu_ns"),
 			producerCPUNs: f("producer_cpu_ns"), consumerSysNs: f("consumer_sys_ns"), producerSysNs: f("producer_sys_ns"),
-			nivcsw: f("consumer_nivcsw") + f("producer_nivcsw"), elapsedNs: f("elapsed_ns")}
+			nivcsw: f("consumer_nivcsw") + f("producer_nivcsw"), elapsedNs: f("elapsed_ns"), policy: policy}
 		if err := errors.Join(errs...); err != nil {
 			return nil, fmt.Errorf("C twin output %v: %w", kv, err)
 		}

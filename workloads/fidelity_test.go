@@ -3,6 +3,9 @@ package workloads
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -50,6 +53,30 @@ func TestFaninTwinEpoll(t *testing.T) {
 	}
 }
 
+// TestTwinAtIdlePriorityFails: a twin that reports having run under another
+// scheduling policy than SCHED_OTHER fails the row rather than being
+// compared.
+func TestTwinAtIdlePriorityFails(t *testing.T) {
+	line := "rep=%d generated=5 collected=5 lost=0 dup=0 spurious=0 events_per_s=10 events_per_wait=2 " +
+		"syscalls_per_event=0.5 io_syscalls_per_event=1 consumer_cpu_ns=100 producer_cpu_ns=50 consumer_sys_ns=70 " +
+		"producer_sys_ns=40 consumer_nvcsw=1 consumer_nivcsw=2 producer_nvcsw=0 producer_nivcsw=3 elapsed_ns=1000000 policy=%d"
+	for _, pol := range []int{0, 5} {
+		script := filepath.Join(t.TempDir(), "twin")
+		body := fmt.Sprintf("#!/bin/sh\necho '"+line+"'\necho '"+line+"'\n", -1, pol, 0, pol)
+		if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		_, err := runTwin(context.Background(), script, twinArgs{mode: "epoll-et", setup: "plain", sources: 4, batch: 4,
+			d: time.Millisecond, pcpu: -1, ccpu: -1, wait: WaitBlock})
+		if pol == 0 && err != nil {
+			t.Errorf("policy 0: %v", err)
+		}
+		if pol != 0 && (err == nil || !strings.Contains(err.Error(), "policy")) {
+			t.Errorf("policy %d: %v, want an error naming the policy", pol, err)
+		}
+	}
+}
+
 func TestFaninTwinRefusesBadArguments(t *testing.T) {
 	bin := twinOrSkip(t)
 	_, err := runTwin(context.Background(), bin, twinArgs{mode: "kqueue", setup: "plain", sources: 4, batch: 4,
@@ -60,14 +87,14 @@ func TestFaninTwinRefusesBadArguments(t *testing.T) {
 }
 
 func TestParseTwinOutput(t *testing.T) {
-	out := "rep=-1 generated=5 collected=5 lost=0 dup=0 spurious=0 events_per_s=10.5 events_per_wait=2 syscalls_per_event=0.5 io_syscalls_per_event=1 consumer_cpu_ns=100 producer_cpu_ns=50 consumer_sys_ns=70 producer_sys_ns=40 consumer_nvcsw=1 consumer_nivcsw=2 producer_nvcsw=0 producer_nivcsw=3 elapsed_ns=1000000\n" +
-		"rep=0 generated=9 collected=8 lost=1 dup=0 spurious=0 events_per_s=20 events_per_wait=3 syscalls_per_event=0.25 io_syscalls_per_event=1 consumer_cpu_ns=200 producer_cpu_ns=60 consumer_sys_ns=150 producer_sys_ns=45 consumer_nvcsw=4 consumer_nivcsw=5 producer_nvcsw=0 producer_nivcsw=6 elapsed_ns=2000000\n"
+	out := "rep=-1 generated=5 collected=5 lost=0 dup=0 spurious=0 events_per_s=10.5 events_per_wait=2 syscalls_per_event=0.5 io_syscalls_per_event=1 consumer_cpu_ns=100 producer_cpu_ns=50 consumer_sys_ns=70 producer_sys_ns=40 consumer_nvcsw=1 consumer_nivcsw=2 producer_nvcsw=0 producer_nivcsw=3 elapsed_ns=1000000 policy=0\n" +
+		"rep=0 generated=9 collected=8 lost=1 dup=0 spurious=0 events_per_s=20 events_per_wait=3 syscalls_per_event=0.25 io_syscalls_per_event=1 consumer_cpu_ns=200 producer_cpu_ns=60 consumer_sys_ns=150 producer_sys_ns=45 consumer_nvcsw=4 consumer_nivcsw=5 producer_nvcsw=0 producer_nivcsw=6 elapsed_ns=2000000 policy=5\n"
 	reps, err := parseTwinOutput([]byte(out))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(reps) != 2 || reps[1].rep != 0 || reps[1].lost != 1 || reps[1].eventsPerSec != 20 || reps[0].consumerCPUNs != 100 ||
-		reps[1].nivcsw != 11 || reps[1].elapsedNs != 2e6 {
+		reps[1].nivcsw != 11 || reps[1].elapsedNs != 2e6 || reps[1].policy != 5 {
 		t.Errorf("parsed %+v", reps)
 	}
 	for _, bad := range []string{"rep=0 generated=x", "rep=0 nonsense", "generated=1"} {

@@ -29,6 +29,9 @@ func fidelityCmd(stdout, stderr io.Writer, args []string) error {
 		Started: time.Now().UTC(),
 		Env:     results.CollectEnv(append([]string{"kbench", "fidelity"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
 	}
+	var quiet func()
+	file.Env.Housekeeping, quiet = housekeeping(stderr, f, cfg)
+	defer quiet()
 	file.Results = workloads.RunFidelity(ctx, cfg, variants)
 	return report(stdout, f, file, []string{workloads.Fidelity.Name}, ctx.Err() == nil)
 }

@@ -70,6 +70,7 @@ func run(stdout, stderr io.Writer, args []string) error {
 
 type runFlags struct {
 	impl, workload, cpus, placement, wait, out, set, helper string
+	housekeeping                                            string
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
@@ -90,6 +91,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
 	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
+	fs.StringVar(&f.housekeeping, "housekeeping", "idle", "kbench's own threads (Go runtime, harness) while a row is measured: idle (SCHED_IDLE on the consumer's CPU, when the kernel allows it) or normal")
 	fs.StringVar(&f.set, "set", "", "workload and variant parameters, name=value,… (sources=64,zach_n=256)")
 	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
@@ -107,6 +109,10 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 		return f, cfg, nil, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if cfg, err = f.config(); err != nil {
+		return
+	}
+	if f.housekeeping != "idle" && f.housekeeping != "normal" {
+		err = usagef("--housekeeping %q: want idle or normal", f.housekeeping)
 		return
 	}
 	if variants, err = all.Select(f.impl); err != nil {
@@ -136,6 +142,9 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		Started: time.Now().UTC(),
 		Env:     results.CollectEnv(append([]string{"kbench", "run"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
 	}
+	var quiet func()
+	file.Env.Housekeeping, quiet = housekeeping(stderr, f, cfg)
+	defer quiet()
 	steps := 0
 	for _, w := range wls {
 		if w.RunAll != nil {
@@ -173,6 +182,20 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		names = append(names, w.Name)
 	}
 	return report(stdout, f, file, names, ctx.Err() == nil)
+}
+
+// housekeeping quiets kbench's own threads for the command when asked to
+// and allowed (cpu.EnableQuiet), and says how they ran, for the result
+// file's environment. The returned function undoes it.
+func housekeeping(stderr io.Writer, f runFlags, cfg workloads.Config) (string, func()) {
+	if f.housekeeping == "normal" {
+		return "normal", func() {}
+	}
+	if err := cpu.EnableQuiet([]int{cfg.ConsumerCPU}); err != nil {
+		fmt.Fprintf(stderr, "kbench: housekeeping threads stay at normal priority: %v\n", err)
+		return "normal (SCHED_IDLE refused: " + err.Error() + ")", func() {}
+	}
+	return fmt.Sprintf("SCHED_IDLE on CPU %d while measuring", cfg.ConsumerCPU), cpu.DisableQuiet
 }
 
 // report prints one table per workload, writes the files and decides the

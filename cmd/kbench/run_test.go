@@ -24,6 +24,8 @@ func TestBadInputIsAUsageError(t *testing.T) {
 		{"run", "--cpus=0-"},
 		{"run", "--cpus=9999"},
 		{"run", "--wait=sometimes"},
+		{"run", "--housekeeping=quiet"},
+		{"fidelity", "--housekeeping=low"},
 		{"run", "--placement=far"},
 		{"run", "--helper-cpu=elsewhere"},
 		{"run", "--helper-cpu=9999"},

@@ -11,7 +11,8 @@
  *         [-warmup-ns N] [-reps R] [-pcpu P] [-ccpu C] [-wait block|spin|hybrid]
  *
  * One line per repetition on stdout (the warm-up is rep=-1), key=value pairs
- * that workloads/fidelity.go parses. Exit status 1 is an error, 3 a mechanism
+ * that workloads/fidelity.go parses; policy is the collector's scheduling
+ * policy (0, SCHED_OTHER, unless the twin was started at another). Exit status 1 is an error, 3 a mechanism
  * the kernel refuses (its reason on stderr).
  */
 #include "fanin.h"
@@ -336,7 +337,7 @@ static void rep(int r, int64_t d)
 	       "io_syscalls_per_event=%.4f consumer_cpu_ns=%lld producer_cpu_ns=%lld "
 	       "consumer_sys_ns=%lld producer_sys_ns=%lld "
 	       "consumer_nvcsw=%lld consumer_nivcsw=%lld producer_nvcsw=%lld producer_nivcsw=%lld "
-	       "elapsed_ns=%lld\n",
+	       "elapsed_ns=%lld policy=%d\n",
 	       r, (unsigned long long)generated, (unsigned long long)led.distinct,
 	       (unsigned long long)lost, (unsigned long long)dup, (unsigned long long)led.spurious,
 	       el > 0 ? (double)led.distinct / el : 0, (double)notes / (double)(waits ? waits : 1),
@@ -344,7 +345,7 @@ static void rep(int r, int64_t d)
 	       (long long)(cons.user_ns + cons.sys_ns), (long long)(ch.usage.user_ns + ch.usage.sys_ns),
 	       (long long)cons.sys_ns, (long long)ch.usage.sys_ns,
 	       (long long)cons.nvcsw, (long long)cons.nivcsw, (long long)ch.usage.nvcsw, (long long)ch.usage.nivcsw,
-	       (long long)(last_event - start));
+	       (long long)(last_event - start), sched_getscheduler(0));
 	fflush(stdout);
 }
 

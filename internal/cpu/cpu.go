@@ -13,10 +13,16 @@ import (
 // Pin locks the calling goroutine to its OS thread and, when c >= 0, binds
 // that thread to CPU c. The returned function undoes both. A refused
 // affinity leaves the goroutine unlocked and returns the kernel's reason.
+// With quiet housekeeping on (EnableQuiet), the thread counts as a measured
+// one until unpinned.
 func Pin(c int) (unpin func(), err error) {
 	runtime.LockOSThread()
 	if c < 0 {
-		return runtime.UnlockOSThread, nil
+		release := quietPinned(true)
+		return func() {
+			release()
+			runtime.UnlockOSThread()
+		}, nil
 	}
 	var old unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &old); err != nil {
@@ -29,10 +35,13 @@ func Pin(c int) (unpin func(), err error) {
 		runtime.UnlockOSThread()
 		return nil, fmt.Errorf("sched_setaffinity cpu %d: %w", c, err)
 	}
+	release := quietPinned(false)
 	return func() {
 		// Restore the thread's mask before it returns to the Go scheduler's
-		// pool, so later goroutines on it are not confined to c.
+		// pool, so later goroutines on it are not confined to c; then let
+		// quiet housekeeping have its say (which may confine it again).
 		_ = unix.SchedSetaffinity(0, &old)
+		release()
 		runtime.UnlockOSThread()
 	}, nil
 }
