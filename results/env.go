@@ -33,7 +33,8 @@ type Env struct {
 	// pinned thread can hold a P).
 	GOMAXPROCS int `json:"gomaxprocs"`
 	// How kbench's own threads (the Go runtime's, the harness's) ran while
-	// rows were measured: "SCHED_IDLE on CPU n while measuring", or normal.
+	// fan-in rows were measured: SCHED_IDLE on the consumer's CPU, or
+	// normal (each row's housekeeping parameter says which it got).
 	Housekeeping string `json:"housekeeping,omitempty"`
 }
 

@@ -50,6 +50,43 @@ func TestFaninEpollExactlyOnce(t *testing.T) {
 	}
 }
 
+// TestFaninQuietHousekeeping: with quiet housekeeping allowed, a blocking
+// fan-in row runs with it (and still collects everything exactly once); a
+// spinning collector's row does not; without it allowed, neither does.
+func TestFaninQuietHousekeeping(t *testing.T) {
+	p, c := twoCPUs()
+	cfg := quickCfg()
+	cfg.ProducerCPU, cfg.ConsumerCPU = p, c
+	v := epollVariant("et")
+	if r := Fanin.Run(context.Background(), v, cfg); r.Params["housekeeping"] != "normal" {
+		t.Errorf("housekeeping %q without EnableQuiet, want normal", r.Params["housekeeping"])
+	}
+	hk := []int{c}
+	if c < 0 {
+		hk = nil
+	}
+	if err := cpu.EnableQuiet(hk); err != nil {
+		t.Skipf("quiet housekeeping refused here: %v", err)
+	}
+	defer cpu.DisableQuiet()
+	for wait, want := range map[string]string{WaitBlock: "idle", WaitSpin: "normal"} {
+		cfg.Wait = wait
+		r := Fanin.Run(context.Background(), v, cfg)
+		if r.Status != results.StatusOK {
+			t.Fatalf("wait=%s: status %s: %s", wait, r.Status, r.Reason)
+		}
+		if gen, col, lost, dup := r.Totals(); gen == 0 || gen != col || lost != 0 || dup != 0 {
+			t.Errorf("wait=%s: generated %d collected %d lost %d dup %d", wait, gen, col, lost, dup)
+		}
+		if r.Params["housekeeping"] != want {
+			t.Errorf("wait=%s: housekeeping %q, want %q", wait, r.Params["housekeeping"], want)
+		}
+	}
+	if err := cpu.QuietErr(); err != nil {
+		t.Errorf("QuietErr = %v", err)
+	}
+}
+
 // dropOne loses exactly one event, once.
 type dropOne struct {
 	notify.Notifier

@@ -91,7 +91,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
 	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
-	fs.StringVar(&f.housekeeping, "housekeeping", "idle", "kbench's own threads (Go runtime, harness) while a row is measured: idle (SCHED_IDLE on the consumer's CPU, when the kernel allows it) or normal")
+	fs.StringVar(&f.housekeeping, "housekeeping", "idle", "kbench's own threads (Go runtime, harness) during fan-in rows whose collector blocks: idle (SCHED_IDLE on the consumer's CPU, when the kernel allows it) or normal")
 	fs.StringVar(&f.set, "set", "", "workload and variant parameters, name=value,… (sources=64,zach_n=256)")
 	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
@@ -184,9 +184,10 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 	return report(stdout, f, file, names, ctx.Err() == nil)
 }
 
-// housekeeping quiets kbench's own threads for the command when asked to
-// and allowed (cpu.EnableQuiet), and says how they ran, for the result
-// file's environment. The returned function undoes it.
+// housekeeping allows fan-in rows to quiet kbench's own threads
+// (cpu.EnableQuiet, cpu.Quiet) when asked to and when the kernel allows it,
+// and says so for the result file's environment. The returned function
+// undoes it.
 func housekeeping(stderr io.Writer, f runFlags, cfg workloads.Config) (string, func()) {
 	if f.housekeeping == "normal" {
 		return "normal", func() {}
@@ -195,7 +196,13 @@ func housekeeping(stderr io.Writer, f runFlags, cfg workloads.Config) (string, f
 		fmt.Fprintf(stderr, "kbench: housekeeping threads stay at normal priority: %v\n", err)
 		return "normal (SCHED_IDLE refused: " + err.Error() + ")", func() {}
 	}
-	return fmt.Sprintf("SCHED_IDLE on CPU %d while measuring", cfg.ConsumerCPU), cpu.DisableQuiet
+	return fmt.Sprintf("SCHED_IDLE on CPU %d in fan-in rows that block (row parameter housekeeping)", cfg.ConsumerCPU),
+		func() {
+			if err := cpu.QuietErr(); err != nil {
+				fmt.Fprintf(stderr, "kbench: quiet housekeeping: %v\n", err)
+			}
+			cpu.DisableQuiet()
+		}
 }
 
 // report prints one table per workload, writes the files and decides the

@@ -17,31 +17,38 @@ import (
 // one until unpinned.
 func Pin(c int) (unpin func(), err error) {
 	runtime.LockOSThread()
+	// Registered before the mask is set: a housekeeping sweep running
+	// meanwhile must not take the thread for a bystander and confine it.
+	release := quietPinned(c < 0)
 	if c < 0 {
-		release := quietPinned(true)
 		return func() {
 			release()
 			runtime.UnlockOSThread()
 		}, nil
 	}
 	var old unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &old); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("sched_getaffinity: %w", err)
+	err = unix.SchedGetaffinity(0, &old)
+	if err != nil {
+		err = fmt.Errorf("sched_getaffinity: %w", err)
+	} else {
+		var set unix.CPUSet
+		set.Set(c)
+		if err = unix.SchedSetaffinity(0, &set); err != nil {
+			err = fmt.Errorf("sched_setaffinity cpu %d: %w", c, err)
+		}
 	}
-	var set unix.CPUSet
-	set.Set(c)
-	if err := unix.SchedSetaffinity(0, &set); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("sched_setaffinity cpu %d: %w", c, err)
-	}
-	release := quietPinned(false)
-	return func() {
-		// Restore the thread's mask before it returns to the Go scheduler's
-		// pool, so later goroutines on it are not confined to c; then let
-		// quiet housekeeping have its say (which may confine it again).
-		_ = unix.SchedSetaffinity(0, &old)
+	if err != nil {
 		release()
+		runtime.UnlockOSThread()
+		return nil, err
+	}
+	return func() {
+		// Give the thread its mask back before it returns to the Go
+		// scheduler's pool, so later goroutines on it are not confined to
+		// c; with quiet housekeeping allowed, release decides the mask.
+		if !release() {
+			_ = unix.SchedSetaffinity(0, &old)
+		}
 		runtime.UnlockOSThread()
 	}, nil
 }

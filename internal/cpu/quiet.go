@@ -25,41 +25,45 @@ import (
 // and each preemption stalls the pipeline for longer than it runs (the other
 // side runs dry and goes to sleep).
 //
-// While at least one thread is pinned, every other thread of the process
-// runs under SCHED_IDLE, confined to the housekeeping CPUs (the collector's
-// by default). The kernel never lets an idle-policy task preempt a normal
-// one on wake-up and gives it the CPU only when nothing else wants it,
-// which is when the runtime's hand-offs need it (the pinned thread waiting
-// for one has left its CPU idle) and when the collector sleeps in its Wait.
-// Confining them keeps them away from the producer, whose sched_yield (when
-// every source is outstanding) would otherwise switch to them where a C
-// producer's returns at once. When the last pinned thread is released,
-// every thread is put back to SCHED_OTHER on all the process's CPUs. The
-// pinned threads themselves always run SCHED_OTHER.
+// Inside a Quiet scope, every thread of the process but the pinned ones
+// runs under SCHED_IDLE, confined to the housekeeping CPUs (the
+// collector's). The kernel never lets an idle-policy task preempt a normal
+// one on wake-up and gives it the CPU only when nothing else wants it. That
+// is also the hazard: a pinned goroutine that the runtime preempts (every
+// 10 ms) gets its thread back only through another thread, which must get
+// a CPU. So a scope is only for rows whose housekeeping CPU falls idle
+// often (a collector that sleeps in its Wait, no helper thread polling
+// beside it); a ring-lab row, whose two sides spin, would stall for seconds.
+// Confining housekeeping to the collector's CPU keeps it away from the
+// producer, whose sched_yield (when every source is outstanding) would
+// otherwise switch to it where a C producer's returns at once.
 //
 // Leaving SCHED_IDLE needs CAP_SYS_NICE (or RLIMIT_NICE of 20), so
-// EnableQuiet first tries the round trip on a thread of its own and
+// EnableQuiet tries the round trip on a thread of its own first and
 // refuses if the kernel does not allow the way back.
 
-var quiet struct {
+type quietState struct {
 	mu      sync.Mutex
-	on      bool
-	pinned  map[int]int // tid -> nested Pin count
-	idle    bool        // the others were last set to SCHED_IDLE
+	allowed bool        // EnableQuiet succeeded
+	depth   int         // open Quiet scopes
+	pinned  map[int]int // tid -> nested Pin count, always kept
+	idle    bool        // the unpinned threads were last set to SCHED_IDLE
 	hk, all unix.CPUSet // housekeeping CPUs; the process's CPUs
 	lastErr error
 }
 
-// EnableQuiet turns quiet housekeeping on for the rest of the process, with
+var quiet quietState
+
+// EnableQuiet allows Quiet scopes for the rest of the process, with
 // housekeeping confined to the given CPUs (nil: all of the process's). It
-// returns an error, and leaves it off, when the kernel would not let a
+// returns an error, and allows nothing, when the kernel would not let a
 // thread return from SCHED_IDLE.
 func EnableQuiet(housekeeping []int) error {
-	var all, hk unix.CPUSet
+	var all unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &all); err != nil {
 		return fmt.Errorf("sched_getaffinity: %w", err)
 	}
-	hk = all
+	hk := all
 	if len(housekeeping) > 0 {
 		hk.Zero()
 		for _, c := range housekeeping {
@@ -91,25 +95,45 @@ func EnableQuiet(housekeeping []int) error {
 	}
 	quiet.mu.Lock()
 	defer quiet.mu.Unlock()
-	quiet.on = true
+	quiet.allowed = true
 	quiet.hk, quiet.all = hk, all
 	quiet.lastErr = nil
-	if quiet.pinned == nil {
-		quiet.pinned = map[int]int{}
-	}
 	return nil
 }
 
-// DisableQuiet turns quiet housekeeping off and puts every thread back to
-// SCHED_OTHER.
+// DisableQuiet allows no more scopes; threads quieted by an open one are
+// put back to SCHED_OTHER on all the process's CPUs.
 func DisableQuiet() {
 	quiet.mu.Lock()
 	defer quiet.mu.Unlock()
-	if quiet.on && quiet.idle {
-		sweep(nil)
-		quiet.idle = false
+	quiet.allowed = false
+	quiet.depth = 0
+	quiet.restore()
+}
+
+// Quiet opens a scope in which housekeeping threads run SCHED_IDLE on the
+// housekeeping CPUs whenever a thread is pinned (see above for which rows
+// may use one). It reports whether it is in effect: false unless
+// EnableQuiet succeeded. end closes the scope.
+func Quiet() (end func(), on bool) {
+	quiet.mu.Lock()
+	defer quiet.mu.Unlock()
+	if !quiet.allowed {
+		return func() {}, false
 	}
-	quiet.on = false
+	quiet.depth++
+	if len(quiet.pinned) > 0 {
+		quiet.quieten()
+	}
+	return func() {
+		quiet.mu.Lock()
+		defer quiet.mu.Unlock()
+		if quiet.depth > 0 {
+			if quiet.depth--; quiet.depth == 0 {
+				quiet.restore()
+			}
+		}
+	}, true
 }
 
 // QuietErr reports the failures to change a thread's policy or CPUs since
@@ -120,57 +144,83 @@ func QuietErr() error {
 	return quiet.lastErr
 }
 
-// quietPinned registers the calling (locked) thread as measured: it runs
-// SCHED_OTHER and every unregistered thread is set to SCHED_IDLE on the
-// housekeeping CPUs. A thread registered without a CPU of its own (free)
-// gets back the process's CPUs, which a sweep may have narrowed.
-func quietPinned(free bool) (release func()) {
+// quietPinned registers the calling (locked) thread as a measured one. In a
+// scope it runs SCHED_OTHER, and every unregistered thread SCHED_IDLE on
+// the housekeeping CPUs. A thread registered without a CPU of its own
+// (free) gets back the process's CPUs, which a sweep may have narrowed.
+// release unregisters it and, when quiet housekeeping is allowed, sets its
+// CPUs (the housekeeping ones if a scope still has others pinned, else the
+// process's) and reports that it did.
+func quietPinned(free bool) (release func() (maskSet bool)) {
 	quiet.mu.Lock()
 	defer quiet.mu.Unlock()
-	if !quiet.on {
-		return func() {}
+	if quiet.pinned == nil {
+		quiet.pinned = map[int]int{}
 	}
 	tid := unix.Gettid()
 	quiet.pinned[tid]++
-	// This thread may have been an idle-policy M a moment ago.
-	if err := setPolicy(0, unix.SCHED_NORMAL); err != nil {
-		quiet.lastErr = errors.Join(quiet.lastErr, err)
-	}
-	if free {
-		if err := unix.SchedSetaffinity(0, &quiet.all); err != nil {
-			quiet.lastErr = errors.Join(quiet.lastErr, err)
+	if quiet.depth > 0 {
+		// This thread may have been an idle-policy M a moment ago.
+		quiet.fail(setPolicy(0, unix.SCHED_NORMAL))
+		if free {
+			quiet.fail(unix.SchedSetaffinity(0, &quiet.all))
 		}
+		quiet.quieten()
 	}
-	quiet.lastErr = errors.Join(quiet.lastErr, sweep(quiet.pinned))
-	quiet.idle = true
-	return func() {
+	return func() bool {
 		quiet.mu.Lock()
 		defer quiet.mu.Unlock()
 		if quiet.pinned[tid]--; quiet.pinned[tid] > 0 {
-			return
+			return false
 		}
 		delete(quiet.pinned, tid)
 		switch {
-		case !quiet.idle:
-		case len(quiet.pinned) == 0:
-			quiet.lastErr = errors.Join(quiet.lastErr, sweep(nil))
-			quiet.idle = false
-		case quiet.on:
+		case quiet.idle && len(quiet.pinned) > 0:
 			// Others are still measured: this thread is housekeeping again.
 			err := setPolicy(tid, unix.SCHED_IDLE)
 			if err == nil {
 				err = unix.SchedSetaffinity(tid, &quiet.hk)
 			}
-			quiet.lastErr = errors.Join(quiet.lastErr, err)
+			quiet.fail(err)
+		case quiet.idle:
+			quiet.restore()
+		case quiet.allowed:
+			// A thread quieted before it was pinned remembers the
+			// housekeeping CPUs as its own: give it the process's.
+			quiet.fail(unix.SchedSetaffinity(tid, &quiet.all))
+		default:
+			return false
 		}
+		return true
 	}
 }
 
-// sweep sets every thread of the process but those in keep to SCHED_IDLE
-// on the housekeeping CPUs (it leaves the kept ones alone); with keep nil,
-// every thread back to SCHED_OTHER on the process's CPUs. A thread that
-// exits meanwhile is no error. Called with quiet.mu held.
-func sweep(keep map[int]int) error {
+// quieten sets every unregistered thread to SCHED_IDLE on the housekeeping
+// CPUs. Called with mu held.
+func (q *quietState) quieten() {
+	q.fail(q.sweep(false))
+	q.idle = true
+}
+
+// restore puts every thread back to SCHED_OTHER on the process's CPUs, if a
+// scope had quieted them. Called with mu held.
+func (q *quietState) restore() {
+	if q.idle {
+		q.fail(q.sweep(true))
+		q.idle = false
+	}
+}
+
+func (q *quietState) fail(err error) {
+	if err != nil {
+		q.lastErr = errors.Join(q.lastErr, err)
+	}
+}
+
+// sweep sets every unregistered thread of the process to SCHED_IDLE on the
+// housekeeping CPUs, or, with back, to SCHED_OTHER on the process's CPUs.
+// A thread that exits meanwhile is no error.
+func (q *quietState) sweep(back bool) error {
 	ents, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return err
@@ -181,12 +231,12 @@ func sweep(keep map[int]int) error {
 		if err != nil {
 			continue
 		}
-		policy, set := unix.SCHED_NORMAL, &quiet.all
-		if keep != nil {
-			if _, ok := keep[tid]; ok {
-				continue
-			}
-			policy, set = unix.SCHED_IDLE, &quiet.hk
+		if _, ok := q.pinned[tid]; ok {
+			continue // measured: SCHED_OTHER on its own CPU already
+		}
+		policy, set := unix.SCHED_NORMAL, &q.all
+		if !back {
+			policy, set = unix.SCHED_IDLE, &q.hk
 		}
 		err = setPolicy(tid, policy)
 		if err == nil {

@@ -33,9 +33,10 @@ func policy(t *testing.T, tid int) int {
 	return p
 }
 
-// TestQuietHousekeeping: while a thread is pinned, a bystander thread runs
-// SCHED_IDLE on the housekeeping CPU and the pinned one SCHED_OTHER; after
-// the last unpin both are back to SCHED_OTHER on every CPU.
+// TestQuietHousekeeping: in a Quiet scope, while a thread is pinned, a
+// bystander thread runs SCHED_IDLE on the housekeeping CPU and the pinned
+// one SCHED_OTHER; after the last unpin both are back to SCHED_OTHER on
+// every CPU. Outside a scope, pinning changes no other thread.
 func TestQuietHousekeeping(t *testing.T) {
 	all, err := Allowed()
 	if err != nil {
@@ -58,9 +59,24 @@ func TestQuietHousekeeping(t *testing.T) {
 	by := <-bystander
 	defer close(release)
 
+	// No scope: a pin leaves the bystander alone.
 	unpin, err := Pin(all[0])
 	if err != nil {
 		t.Skipf("affinity refused here: %v", err)
+	}
+	if p := policy(t, by); p != unix.SCHED_NORMAL {
+		t.Errorf("bystander policy %d with no Quiet scope open, want SCHED_OTHER", p)
+	}
+	unpin()
+
+	end, on := Quiet()
+	defer end()
+	if !on {
+		t.Fatal("Quiet not in effect after EnableQuiet succeeded")
+	}
+	unpin, err = Pin(all[0])
+	if err != nil {
+		t.Fatal(err)
 	}
 	me := unix.Gettid()
 	if p := policy(t, me); p != unix.SCHED_NORMAL {
@@ -106,6 +122,48 @@ func TestQuietHousekeeping(t *testing.T) {
 	}
 	if err := QuietErr(); err != nil {
 		t.Errorf("QuietErr = %v", err)
+	}
+}
+
+// TestQuietScopeEndRestores: closing the scope while a thread is still
+// pinned puts the others back to SCHED_OTHER at once.
+func TestQuietScopeEndRestores(t *testing.T) {
+	all, _ := Allowed()
+	if err := EnableQuiet(all[len(all)-1:]); err != nil {
+		t.Skipf("quiet housekeeping refused here: %v", err)
+	}
+	defer DisableQuiet()
+	bystander := make(chan int)
+	release := make(chan struct{})
+	defer close(release)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		bystander <- unix.Gettid()
+		<-release
+	}()
+	by := <-bystander
+	unpin, err := Pin(all[0])
+	if err != nil {
+		t.Skipf("affinity refused here: %v", err)
+	}
+	defer unpin()
+	end, _ := Quiet() // opened after the pin: quiets at once
+	if p := policy(t, by); p != unix.SCHED_IDLE {
+		t.Errorf("bystander policy %d in a scope opened while a thread is pinned, want SCHED_IDLE", p)
+	}
+	end()
+	if p := policy(t, by); p != unix.SCHED_NORMAL {
+		t.Errorf("bystander policy %d after the scope ended, want SCHED_OTHER", p)
+	}
+}
+
+func TestQuietWithoutEnableIsOff(t *testing.T) {
+	DisableQuiet()
+	end, on := Quiet()
+	defer end()
+	if on {
+		t.Fatal("Quiet in effect without EnableQuiet")
 	}
 }
 

@@ -41,6 +41,8 @@ func TestOutputForksAtNormalPriority(t *testing.T) {
 		t.Skipf("quiet housekeeping refused here: %v", err)
 	}
 	defer cpu.DisableQuiet()
+	end, _ := cpu.Quiet()
+	defer end()
 	// This thread exists before the pin below, so the pin's sweep makes it
 	// a housekeeping one.
 	runtime.LockOSThread()
