@@ -198,6 +198,7 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 			return skipOrFail(res, err)
 		}
 		gs := g.Samples[0]
+		res.Params["housekeeping"] = g.Params["housekeeping"] // the Go side's, as its fan-in row got
 		s := results.Sample{
 			Rep:       round,
 			Generated: gs.Generated + c.generated,
