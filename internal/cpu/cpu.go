@@ -13,8 +13,8 @@ import (
 // Pin locks the calling goroutine to its OS thread and, when c >= 0, binds
 // that thread to CPU c. The returned function undoes both. A refused
 // affinity leaves the goroutine unlocked and returns the kernel's reason.
-// With quiet housekeeping on (EnableQuiet), the thread counts as a measured
-// one until unpinned.
+// Until unpinned the thread counts as a measured one: inside a Quiet scope
+// it runs SCHED_OTHER while every other thread is quieted.
 func Pin(c int) (unpin func(), err error) {
 	runtime.LockOSThread()
 	// Registered before the mask is set: a housekeeping sweep running
