@@ -55,7 +55,10 @@ func Build(name string, src fs.FS, units []string, flags ...string) (string, err
 	built.Lock()
 	defer built.Unlock()
 	if p, ok := built.paths[key]; ok {
-		return p, nil
+		// Remembered, but the cache may have been cleaned since.
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
 	}
 	base, err := os.UserCacheDir()
 	if err != nil {
