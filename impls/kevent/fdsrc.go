@@ -66,6 +66,12 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 		n.freeReg(idx)
 		return fmt.Errorf("kevent add fd %d: hook epoll_ctl: %w", fd, err)
 	}
+	// epoll queues a first report for an fd that is ready when added. Take
+	// it now, while the storage has no kevent to make ready: addKevent's
+	// own check reports that readiness, and the hook's late report of it
+	// would be a second event for one edge (the kernel does both under the
+	// storage's lock).
+	h.harvest()
 	*r = reg{live: true, gen: r.gen, fd: fd, token: token, in: in, tr: tr, req: req, st: st}
 	if err := n.addKevent(idx, event); err != nil {
 		h.unregister(fd)

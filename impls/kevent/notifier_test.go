@@ -192,3 +192,47 @@ func TestUserTriggers(t *testing.T) {
 		n.Close()
 	}
 }
+
+// TestEdgeReadyAtAddOnce: an fd that is already readable when it is added
+// Edge is reported once, not once by Add's own check and again by the
+// hook's first epoll report of the same readiness.
+func TestEdgeReadyAtAddOnce(t *testing.T) {
+	for _, v := range Variants() {
+		if v.Sources != notify.SourceFD {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			n, err := v.Open(testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			evs := make([]notify.Event, 8)
+			dups := 0
+			for i := 0; i < 100; i++ {
+				fd, err := unix.Eventfd(1, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC) // readable from the start
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := n.Add(fd, 7, notify.Readable, notify.Edge); err != nil {
+					t.Fatal(err)
+				}
+				k, err := n.Wait(evs, 1, time.Second)
+				if err != nil || k != 1 {
+					t.Fatalf("round %d: Wait = %d, %v; want the one readiness", i, k, err)
+				}
+				// Give the hook thread time to harvest its own report.
+				k, err = n.Wait(evs, 1, 5*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dups += k
+				n.Remove(fd)
+				unix.Close(fd)
+			}
+			if dups != 0 {
+				t.Errorf("%d of 100 fds ready at Add were reported twice", dups)
+			}
+		})
+	}
+}
