@@ -106,9 +106,21 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 	}
 	r := &n.regs[idx]
 	if r.in != in {
-		if err := n.hook.Load().reregister(fd, keventID(idx, r.st.gen), in); err != nil {
+		// A new interest is a new registration of the kevent (see Add):
+		// take it off the storage, let epoll's report of the fd's present
+		// readiness under the new interest pass while the storage has no
+		// kevent, and let the re-added kevent's own check report it. With
+		// the kevent attached, that report and the check would each make
+		// an event for one state.
+		if r.kev {
+			n.u.remove(keventID(idx, r.gen))
+			r.kev = false
+		}
+		h := n.hook.Load()
+		if err := h.reregister(fd, keventID(idx, r.st.gen), in); err != nil {
 			return fmt.Errorf("kevent modify fd %d: hook epoll_ctl: %w", fd, err)
 		}
+		h.harvest()
 	}
 	if old := r.tr; old != tr {
 		if old == notify.Level {

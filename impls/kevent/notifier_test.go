@@ -236,3 +236,51 @@ func TestEdgeReadyAtAddOnce(t *testing.T) {
 		})
 	}
 }
+
+// TestEdgeModifyInterestOnce: widening an fd's interest with Modify while
+// the fd is ready for the new part reports that readiness once.
+func TestEdgeModifyInterestOnce(t *testing.T) {
+	for _, v := range Variants() {
+		if v.Sources != notify.SourceFD {
+			continue
+		}
+		t.Run(v.Name, func(t *testing.T) {
+			n, err := v.Open(testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			evs := make([]notify.Event, 8)
+			dups := 0
+			for i := 0; i < 100; i++ {
+				fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC) // writable, not readable
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := n.Add(fd, 7, notify.Readable, notify.Edge); err != nil {
+					t.Fatal(err)
+				}
+				if k, _ := n.Wait(evs, 1, 2*time.Millisecond); k != 0 {
+					t.Fatalf("round %d: %d events for an fd not readable", i, k)
+				}
+				if err := n.Modify(fd, 7, notify.Readable|notify.Writable, notify.Edge); err != nil {
+					t.Fatal(err)
+				}
+				k, err := n.Wait(evs, 1, time.Second)
+				if err != nil || k != 1 || evs[0].Ready&notify.Writable == 0 {
+					t.Fatalf("round %d: Wait = %d, %v, %+v; want one Writable", i, k, err, evs[0])
+				}
+				k, err = n.Wait(evs, 1, 5*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				dups += k
+				n.Remove(fd)
+				unix.Close(fd)
+			}
+			if dups != 0 {
+				t.Errorf("%d of 100 widened registrations were reported twice", dups)
+			}
+		})
+	}
+}
