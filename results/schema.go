@@ -31,7 +31,11 @@ type File struct {
 	Env      Env  `json:"env"`
 	// Calibration holds this machine's floors (ns), measured in the run.
 	Calibration map[string]float64 `json:"calibration,omitempty"`
-	Results     []Result           `json:"results"`
+	// Engine and Preflight say how the repetitions were scheduled and what
+	// the machine looked like before the first row (trust_schema.go).
+	Engine    *Engine    `json:"engine,omitempty"`
+	Preflight *Preflight `json:"preflight,omitempty"`
+	Results   []Result   `json:"results"`
 }
 
 // Unit describes one metric: its name is also its unit ("events/s").
@@ -51,6 +55,8 @@ type Result struct {
 	Reason  string            `json:"reason,omitempty"`
 	Units   []Unit            `json:"units"`
 	Samples []Sample          `json:"samples"`
+	// Trust: intervals, interference and the noisy/unstable flags.
+	Trust *Trust `json:"trust,omitempty"`
 }
 
 // ID is "workload backend/variant".
@@ -73,6 +79,8 @@ type Sample struct {
 	Syscalls map[string]uint64 `json:"syscalls,omitempty"`
 	// Histograms, hdrhistogram-go encoded (base64), by name.
 	Histograms map[string]string `json:"histograms,omitempty"`
+	// Interference over this repetition's trial.
+	Interference *Interference `json:"interference,omitempty"`
 }
 
 // Stat summarises one metric over the repetitions.

@@ -16,6 +16,7 @@ import (
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
 	"kbench/internal/rawsys"
+	"kbench/notify"
 	"kbench/results"
 	"kbench/ringlab"
 )
@@ -42,7 +43,9 @@ var Calibrate = Workload{
 }
 
 func init() {
-	Calibrate.RunAll = runCalibrate
+	Calibrate.RunAll = func(ctx context.Context, cfg Config, _ []notify.Variant) []results.Result {
+		return runCalibrate(ctx, cfg)
+	}
 	register(&Calibrate)
 }
 

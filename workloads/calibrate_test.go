@@ -63,7 +63,7 @@ func TestFloorsQuick(t *testing.T) {
 func TestCalibrateRows(t *testing.T) {
 	cfg := calibrateCfg(t)
 	cfg.ConsumerCPU = cfg.ProducerCPU // placement=same: still a line between two CPUs
-	rows := Calibrate.RunAll(context.Background(), cfg)
+	rows := Calibrate.RunAll(context.Background(), cfg, nil)
 	if len(rows) != len(calFloors) {
 		t.Fatalf("%d rows, want %d", len(rows), len(calFloors))
 	}

@@ -47,7 +47,10 @@ type Param struct {
 	Name    string
 	Default int
 	Quick   int // default under --quick
-	Help    string
+	// Min and Max bound the values --set may give (inclusive); checked
+	// before anything runs.
+	Min, Max int
+	Help     string
 }
 
 // Workload is one kind of measurement.
@@ -62,7 +65,9 @@ type Workload struct {
 	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
 	// Standalone workloads measure no backend (ring designs, calibration):
 	// they set RunAll instead of Run and return their own rows.
-	RunAll func(ctx context.Context, cfg Config) []results.Result
+	// variants is the --impl selection (a workload measuring no backend
+	// ignores it).
+	RunAll func(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result
 }
 
 var registry []*Workload

@@ -48,8 +48,8 @@ var Fidelity = Workload{
 }
 
 func init() {
-	Fidelity.RunAll = func(ctx context.Context, cfg Config) []results.Result {
-		return RunFidelity(ctx, cfg, nil)
+	Fidelity.RunAll = func(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
+		return RunFidelity(ctx, cfg, variants)
 	}
 	register(&Fidelity)
 }

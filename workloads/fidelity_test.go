@@ -135,7 +135,7 @@ func TestFidelityAllModes(t *testing.T) {
 	twinOrSkip(t)
 	cfg := quickCfg()
 	cfg.ProducerCPU, cfg.ConsumerCPU = twoCPUs()
-	for _, r := range Fidelity.RunAll(context.Background(), cfg) {
+	for _, r := range Fidelity.RunAll(context.Background(), cfg, nil) {
 		switch r.Status {
 		case results.StatusOK:
 			st, _ := r.Summary("go/c")

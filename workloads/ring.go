@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"kbench/notify"
 	"kbench/results"
 	"kbench/ringlab"
 )
@@ -23,7 +24,7 @@ var Ring = Workload{
 }
 
 func init() {
-	Ring.RunAll = runRing
+	Ring.RunAll = func(ctx context.Context, cfg Config, _ []notify.Variant) []results.Result { return runRing(ctx, cfg) }
 	register(&Ring)
 }
 

@@ -164,7 +164,7 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		if w.RunAll != nil {
 			if ctx.Err() == nil {
 				prog.step(w.Name)
-				file.Results = append(file.Results, w.RunAll(ctx, cfg)...)
+				file.Results = append(file.Results, w.RunAll(ctx, cfg, variants)...)
 			}
 			continue
 		}
