@@ -198,7 +198,7 @@ func calRow(ctx context.Context, c *calibrator, f calFloor, reps int, r results.
 		}
 		vals, err := f.measure(c)
 		if errors.Is(err, errors.ErrUnsupported) {
-			r.Status, r.Reason = results.StatusNA, err.Error()
+			r = notApplicable(r, err.Error())
 			return r
 		}
 		if err != nil {

@@ -93,7 +93,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 	defer unpin()
 	n, err := openForSources(v, cfg.options(v, S))
 	if na, ok := err.(naReason); ok {
-		res.Status, res.Reason = results.StatusNA, string(na)
+		res = notApplicable(res, string(na))
 		return res
 	}
 	if err != nil {
@@ -103,7 +103,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 	src, err := newSourceSet(n, v, S) // tokens 0..S-1: generation 0
 	if err != nil {
 		if na, ok := naOr(err).(naReason); ok {
-			res.Status, res.Reason = results.StatusNA, string(na)
+			res = notApplicable(res, string(na))
 			return res
 		}
 		return fail(res, err)

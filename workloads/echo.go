@@ -114,12 +114,12 @@ func echoServe(ctx context.Context, v notify.Variant, cfg Config, p echoParams, 
 	defer n.Close()
 	caps := n.Caps()
 	if !caps.Triggers.Has(v.Trigger) {
-		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
+		res = notApplicable(res, fmt.Sprintf("backend does not support trigger %v", v.Trigger))
 		return res
 	}
 	if caps.Interests&notify.Writable == 0 {
 		// A reply that does not fit the socket buffer must wait for it.
-		res.Status, res.Reason = results.StatusNA, "backend cannot wait for writable sockets"
+		res = notApplicable(res, "backend cannot wait for writable sockets")
 		return res
 	}
 	// A user-source variant serves sockets through its backend's fd path,
@@ -138,7 +138,7 @@ func echoServe(ctx context.Context, v notify.Variant, cfg Config, p echoParams, 
 	defer unix.Close(lfd)
 	if err := n.Add(lfd, 0, notify.Readable, v.Trigger); err != nil {
 		if errors.Is(err, errors.ErrUnsupported) || errors.Is(err, notify.ErrInvalid) {
-			res.Status, res.Reason = results.StatusNA, "backend does not take socket fds: "+err.Error()
+			res = notApplicable(res, "backend does not take socket fds: "+err.Error())
 			return res
 		}
 		return skipOrFail(res, fmt.Errorf("register listener: %w", err))

@@ -38,27 +38,16 @@ type echoSrvConn struct {
 // as its trigger asks. It allocates nothing once connections are set up.
 func (s *echoServer) serve(ctl *echoCtl) {
 	var seen uint64
-	spins := 0
+	policy := waitPolicy{wait: s.wait}
 	for {
-		timeout := notify.Forever
-		switch {
-		case s.wait == WaitSpin:
-			timeout = 0
-		case s.wait == WaitHybrid && spins < 200:
-			timeout = 0
-		}
-		k, err := s.n.Wait(s.events, 1, timeout)
+		k, err := s.n.Wait(s.events, 1, policy.timeout())
 		s.waits++
 		if err != nil {
 			s.err = fmt.Errorf("Wait: %w", err)
 			return
 		}
-		if k == 0 {
-			spins++
-		} else {
-			spins = 0
-			s.notes += uint64(k)
-		}
+		policy.observe(k)
+		s.notes += uint64(k)
 		for _, e := range s.events[:k] {
 			if err := s.handle(e); err != nil {
 				s.err = err

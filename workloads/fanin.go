@@ -7,11 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
-	"kbench/internal/rawsys"
 	"kbench/internal/rusage"
 	"kbench/notify"
 	"kbench/results"
@@ -255,14 +252,7 @@ func producerLoop(cpuID int, n notify.Notifier, orders <-chan repOrder, reports 
 			if !fired {
 				// Every source is outstanding: let a consumer sharing this
 				// CPU run (placement=same), instead of spinning it out.
-				// A raw call, as the runtime's own osyield: sched_yield
-				// never blocks, and a goroutine that never reschedules
-				// and is caught in unix.Syscall by sysmon's 10 ms
-				// preemption check has its P retaken, which drops sysmon
-				// back to 20 µs polling: thousands of wakeups a second
-				// preempting producer or consumer, a cost the C twin
-				// does not have and the loop does not need.
-				rawsys.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+				yield()
 			}
 		}
 		after, _ := rusage.Thread()
@@ -369,7 +359,7 @@ func (c *faninCollector) collect(timeout time.Duration) (int, error) {
 // lost.
 type repDriver struct {
 	report       *repReport
-	spins        int
+	policy       waitPolicy
 	lastProgress int64
 }
 
@@ -397,25 +387,21 @@ func (d *repDriver) done(collected uint64) bool {
 
 // timeout for the next Wait under the wait strategy.
 func (d *repDriver) timeout(wait string) time.Duration {
-	switch {
-	case d.report != nil:
+	if d.report != nil {
 		return 20 * time.Millisecond // finishing: a lost event must not hang us
-	case wait == WaitSpin:
-		return 0
-	case wait == WaitHybrid && d.spins < 200:
-		return 0
 	}
-	return notify.Forever
+	d.policy.wait = wait
+	return d.policy.timeout()
 }
 
 // idle records a Wait that collected nothing and reports whether to give up.
 func (d *repDriver) idle() bool {
-	d.spins++
+	d.policy.observe(0)
 	return d.report != nil && time.Duration(clock.Now()-d.lastProgress) > repGrace
 }
 
 // progress records a Wait that collected something.
 func (d *repDriver) progress() {
-	d.spins = 0
+	d.policy.observe(1)
 	d.lastProgress = clock.Now()
 }

@@ -125,7 +125,25 @@ func RunFidelity(ctx context.Context, cfg Config, variants []notify.Variant) []r
 		}
 		rows = append(rows, fidelityRow(ctx, cfg, v, tw))
 	}
+	// A selected variant with no C twin has nothing to be compared with.
+	for _, v := range variants {
+		if !explicit || ctx.Err() != nil || hasTwin(v) {
+			continue
+		}
+		rows = append(rows, results.Result{Workload: "fidelity", Backend: v.Backend, Variant: v.Name,
+			Units: fidelityUnits, Status: results.StatusNA, Params: cfg.baseParams(v),
+			Reason: "no C twin for this variant"})
+	}
 	return rows
+}
+
+func hasTwin(v notify.Variant) bool {
+	for _, tw := range faninTwins {
+		if tw.backend == v.Backend && tw.variant == v.Name {
+			return true
+		}
+	}
+	return false
 }
 
 func findVariant(vs []notify.Variant, backend, name string) (notify.Variant, bool) {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/HdrHistogram/hdrhistogram-go"
-	"golang.org/x/sys/unix"
 
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
@@ -386,7 +385,7 @@ func (p *openProducer) await(due, end int64) bool {
 			return true
 		}
 		if due-now > yieldAbove {
-			unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			yield()
 		}
 	}
 }
@@ -411,7 +410,7 @@ func (p *openProducer) freeSource(end int64) (int, bool) {
 		if clock.Now() >= end || p.stop.Load() {
 			return 0, false
 		}
-		unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+		yield()
 	}
 }
 
@@ -613,7 +612,7 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 		reported     bool
 		lastProgress = clock.Now()
 		seen         uint64
-		spins        int
+		policy       = waitPolicy{wait: c.wait}
 	)
 	for {
 		if !reported {
@@ -629,25 +628,21 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 		if reported && c.led.distinct >= report.generated {
 			break
 		}
-		timeout := notify.Forever
-		switch {
-		case reported:
+		timeout := policy.timeout()
+		if reported {
 			timeout = 20 * time.Millisecond // finishing: a lost event must not hang us
-		case c.wait == WaitSpin:
-			timeout = 0
-		case c.wait == WaitHybrid && spins < 200:
-			timeout = 0
 		}
 		k, err := c.collect(timeout)
 		if err != nil {
 			return openResult{}, err
 		}
 		if c.led.distinct != seen {
-			seen, spins, lastProgress = c.led.distinct, 0, clock.Now()
+			seen, lastProgress = c.led.distinct, clock.Now()
+			policy.observe(1)
 			continue
 		}
 		if k == 0 {
-			spins++
+			policy.observe(0)
 		}
 		if reported && time.Duration(clock.Now()-lastProgress) > grace {
 			break

@@ -128,7 +128,7 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 	}
 	n, err := openForSources(v, overflowOptions(v, cfg, B, ring, res.Params))
 	if na, ok := err.(naReason); ok {
-		res.Status, res.Reason = results.StatusNA, string(na)
+		res = notApplicable(res, string(na))
 		return res
 	}
 	if err != nil {
@@ -149,7 +149,7 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 		}
 		if err != nil {
 			if na, ok := naOr(err).(naReason); ok {
-				res.Status, res.Reason = results.StatusNA, string(na)
+				res = notApplicable(res, string(na))
 				return res
 			}
 			return fail(res, fmt.Errorf("add source %d: %w", i, err))

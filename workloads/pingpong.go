@@ -399,21 +399,13 @@ func (t *ppThread) rep(d int64) ppReport {
 			return ppReport{err: err}
 		}
 	}
-	spins := 0
+	policy := waitPolicy{wait: t.wait}
 	for !t.done.Load() {
-		timeout := notify.Forever
-		if t.wait == WaitSpin || t.wait == WaitHybrid && spins < 200 {
-			timeout = 0
-		}
-		k, err := t.collect(timeout)
+		k, err := t.collect(policy.timeout())
 		if err != nil {
 			return ppReport{err: err}
 		}
-		if k == 0 {
-			spins++
-		} else {
-			spins = 0
-		}
+		policy.observe(k)
 	}
 	u1, _ := rusage.Thread()
 	return ppReport{usage: u1.Sub(u0), sys: t.n.Syscalls().Sub(sys0)}
@@ -529,7 +521,7 @@ func (l *ledger) absorb(o *ledger) {
 // machine refuses the mechanism, failed otherwise.
 func naSkipOrFail(r results.Result, err error) results.Result {
 	if errors.Is(err, errors.ErrUnsupported) {
-		r.Status, r.Reason = results.StatusNA, err.Error()
+		r = notApplicable(r, err.Error())
 		return r
 	}
 	return skipOrFail(r, err)

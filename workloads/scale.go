@@ -146,7 +146,7 @@ func scaleConsumer(ctx context.Context, v notify.Variant, cfg Config, pts []int,
 		var na naReason
 		switch {
 		case errors.As(err, &na):
-			res.Status, res.Reason = results.StatusNA, string(na)
+			res = notApplicable(res, string(na))
 			return res
 		case notify.IsUnavailable(err):
 			notes = append(notes, fmt.Sprintf("N=%d skipped: %v", want, err))

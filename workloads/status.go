@@ -9,6 +9,18 @@ import (
 	"kbench/results"
 )
 
+// The three verdicts a row can get without a measurement, each in one
+// place: skipped (the machine refused the mechanism), n/a (the backend
+// cannot do what the workload needs), failed (anything else). The engine
+// (engine.go) closes a row to further trials on any of them.
+
+// notApplicable: the backend cannot do what the workload needs; reason says
+// what.
+func notApplicable(r results.Result, reason string) results.Result {
+	r.Status, r.Reason = results.StatusNA, reason
+	return r
+}
+
 func skip(r results.Result, err error) results.Result {
 	r.Status, r.Reason = results.StatusSkipped, err.Error()
 	return r
@@ -68,7 +80,7 @@ func openPinned(res results.Result, v notify.Variant, cfg Config, S int) (n noti
 	if !n.Caps().Triggers.Has(v.Trigger) {
 		n.Close()
 		unpin()
-		res.Status, res.Reason = results.StatusNA, fmt.Sprintf("backend does not support trigger %v", v.Trigger)
+		res = notApplicable(res, fmt.Sprintf("backend does not support trigger %v", v.Trigger))
 		return nil, nil, nil, &res
 	}
 	if src, err = newSourceSet(n, v, S); err != nil {

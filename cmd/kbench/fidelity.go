@@ -1,14 +1,8 @@
 package main
 
 import (
-	"context"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
-	"kbench/results"
 	"kbench/workloads"
 )
 
@@ -19,19 +13,5 @@ func fidelityCmd(stdout, stderr io.Writer, args []string) error {
 	if err != nil || help {
 		return err
 	}
-	if f.impl == "all" {
-		variants = nil // every twin, "not available" where a backend is missing
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	file := &results.File{
-		Schema:  results.Schema,
-		Started: time.Now().UTC(),
-		Env:     results.CollectEnv(append([]string{"kbench", "fidelity"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
-	}
-	var quiet func()
-	file.Env.Housekeeping, quiet = housekeeping(stderr, f, cfg)
-	defer quiet()
-	file.Results = workloads.RunFidelity(ctx, cfg, variants)
-	return report(stdout, f, file, []string{workloads.Fidelity.Name}, ctx.Err() == nil)
+	return measure(stdout, stderr, append([]string{"fidelity"}, args...), f, cfg, []workloads.Workload{workloads.Fidelity}, variants)
 }

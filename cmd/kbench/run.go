@@ -16,6 +16,7 @@ import (
 
 	"kbench/impls/all"
 	"kbench/internal/cpu"
+	"kbench/internal/interfere"
 	"kbench/notify"
 	"kbench/results"
 	"kbench/results/table"
@@ -71,6 +72,8 @@ func run(stdout, stderr io.Writer, args []string) error {
 type runFlags struct {
 	impl, workload, cpus, placement, wait, out, set, helper string
 	housekeeping                                            string
+	seed                                                    int64
+	requireQuiet                                            bool
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
@@ -96,6 +99,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.StringVar(&f.out, "out", "out", "directory for the result files (JSON, .bench, CSV)")
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
+	fs.Int64Var(&f.seed, "seed", 0, "seed of the shuffled row order within each round of trials (default: from the clock; recorded in the result)")
+	fs.BoolVar(&f.requireQuiet, "require-quiet", false, "refuse to measure (exit 3) when other processes use the chosen CPUs")
 	if err = fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(stdout)
@@ -134,54 +139,79 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		return err
 	}
 
+	return measure(stdout, stderr, append([]string{"run"}, args...), f, cfg, wls, variants)
+}
+
+// measure runs the selected workloads through the engine (run and fidelity
+// alike): the pre-flight look at the CPUs, the calibration floors, the
+// rounds of independent trials, then the tables and files.
+func measure(stdout, stderr io.Writer, args []string, f runFlags, cfg workloads.Config, wls []workloads.Workload, variants []notify.Variant) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	suite := &workloads.Suite{Cfg: cfg, Workloads: wls, Variants: variants, Narrowed: f.impl != "all",
+		Seed: f.seed, Trust: results.DefaultTrust}
+	if suite.Seed == 0 {
+		suite.Seed = time.Now().UnixNano()
+	}
+	pre, err := preflight(ctx, stderr, f, cfg)
+	if err != nil {
+		return err
+	}
 	file := &results.File{
-		Schema:  results.Schema,
-		Started: time.Now().UTC(),
-		Env:     results.CollectEnv(append([]string{"kbench", "run"}, args...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
+		Schema:    results.Schema,
+		Started:   time.Now().UTC(),
+		Env:       results.CollectEnv(append([]string{"kbench", args[0]}, args[1:]...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
+		Preflight: pre,
 	}
 	var quiet func()
 	file.Env.Housekeeping, quiet = housekeeping(stderr, f, cfg)
 	defer quiet()
-	steps := 0
-	for _, w := range wls {
-		if w.RunAll != nil {
-			steps++
-		} else {
-			steps += len(variants)
-		}
-	}
-	prog := newProgress(stderr, steps+1)
+	prog := newProgress(stderr, suite.Steps()+1)
+	suite.Step = prog.step
 	prog.step("calibrate floors")
 	floors, err := workloads.Floors(ctx, cfg)
 	if err != nil && ctx.Err() == nil {
 		fmt.Fprintf(stderr, "kbench: calibration incomplete: %v\n", err)
 	}
 	file.Calibration = floors
-	for _, w := range wls {
-		if w.RunAll != nil {
-			if ctx.Err() == nil {
-				prog.step(w.Name)
-				file.Results = append(file.Results, w.RunAll(ctx, cfg, variants)...)
-			}
-			continue
-		}
-		for _, v := range variants {
-			if ctx.Err() != nil {
-				break
-			}
-			prog.step(w.Name + " " + v.ID())
-			file.Results = append(file.Results, w.Run(ctx, v, cfg))
-		}
-	}
+	file.Results, file.Engine = suite.Run(ctx)
 	prog.done()
 	var names []string
 	for _, w := range wls {
 		names = append(names, w.Name)
 	}
 	return report(stdout, f, file, names, ctx.Err() == nil)
+}
+
+// preflight looks at the CPUs the run will measure on before anything runs:
+// other processes using them are named on stderr, and --require-quiet
+// refuses to measure (exit 3).
+func preflight(ctx context.Context, stderr io.Writer, f runFlags, cfg workloads.Config) (*results.Preflight, error) {
+	window := 300 * time.Millisecond
+	if f.quick {
+		window = 100 * time.Millisecond
+	}
+	cpus := []int{cfg.ProducerCPU}
+	if cfg.ConsumerCPU != cfg.ProducerCPU {
+		cpus = append(cpus, cfg.ConsumerCPU)
+	}
+	pre, err := interfere.Preflight(ctx, cpus, window, results.DefaultTrust.NoisyShare)
+	if err != nil {
+		if f.requireQuiet {
+			return nil, exitError{code: 3, msg: "pre-flight: cannot tell whether the CPUs are quiet: " + err.Error()}
+		}
+		fmt.Fprintf(stderr, "kbench: pre-flight: %v\n", err)
+		return nil, nil
+	}
+	if !pre.Quiet {
+		line := interfere.Line(pre)
+		if f.requireQuiet {
+			return nil, exitError{code: 3, msg: line + "; not measuring (--require-quiet)"}
+		}
+		fmt.Fprintln(stderr, "kbench: warning: "+line+"; rows may be marked noisy")
+	}
+	return &pre, nil
 }
 
 // housekeeping allows fan-in rows to quiet kbench's own threads

@@ -125,10 +125,29 @@ func cell(r *results.Result, c Column) string {
 		return "-"
 	}
 	s := Num(st.Median)
-	if c.Spread && st.N > 1 {
-		s += " [" + Num(st.Min) + "–" + Num(st.Max) + "]"
+	if !c.Spread || st.N < 2 {
+		return s
 	}
-	return s
+	// The row's 95 % interval of the median, as the engine computed it;
+	// rows from older files show their range instead.
+	if r.Trust != nil {
+		if iv, ok := r.Trust.Intervals[c.Metric]; ok && iv.N > 1 {
+			return Num(iv.Median) + " ±" + Pct(iv.RelHalfWidth())
+		}
+	}
+	return s + " [" + Num(st.Min) + "–" + Num(st.Max) + "]"
+}
+
+// Pct formats a share (0.042) as a whole percentage ("4%"), "<1%" below
+// one percent.
+func Pct(x float64) string {
+	switch {
+	case math.IsNaN(x) || math.IsInf(x, 0):
+		return "?"
+	case x < 0.005:
+		return "<1%"
+	}
+	return strconv.FormatFloat(x*100, 'f', 0, 64) + "%"
 }
 
 // Num formats a figure with three significant digits and an SI suffix for

@@ -1,0 +1,248 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+
+	"kbench/internal/interfere"
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Suite is one invocation's measuring plan: workloads in suite order, the
+// --impl selection, and how repetitions are scheduled and judged.
+//
+// Every row's repetitions are independent trials. A trial runs the
+// workload for one variant from scratch (pin, open the notifier, register,
+// start the producer, warm up, one metered repetition, tear down), so the
+// regime a run settles in (see README: two regimes of a fan-in run) is
+// drawn afresh each time. Trials go in rounds: round k runs trial k of
+// every row of the workload, in an order shuffled from Seed, so drift of
+// the machine during the invocation reaches every row alike. Around each
+// trial the engine reads the kernel's accounting of the pinned CPUs
+// (internal/interfere), and once a row is complete it computes its
+// intervals and flags (results.Result.Assess).
+type Suite struct {
+	Cfg       Config
+	Workloads []Workload
+	Variants  []notify.Variant
+	// Narrowed: Variants is a narrowed --impl selection, not every variant.
+	// A workload that schedules its own rows (fidelity) then runs only
+	// those and reports a selected variant it cannot measure as n/a;
+	// otherwise it runs everything it knows.
+	Narrowed bool
+	// Seed of the shuffled order within each round; recorded in the result.
+	Seed  int64
+	Trust results.TrustOptions
+	// Step is told before each trial (progress display); may be nil.
+	Step func(what string)
+}
+
+// Steps is the number of Step calls a complete run makes.
+func (s *Suite) Steps() int {
+	n := 0
+	for _, w := range s.Workloads {
+		if w.RunAll != nil {
+			n++
+		} else {
+			n += len(s.Variants) * s.Cfg.Reps
+		}
+	}
+	return n
+}
+
+// cpus are the CPUs whose time the engine meters.
+func (s *Suite) cpus() []int {
+	c := []int{s.Cfg.ProducerCPU}
+	if s.Cfg.ConsumerCPU != s.Cfg.ProducerCPU {
+		c = append(c, s.Cfg.ConsumerCPU)
+	}
+	if h := s.Cfg.HelperCPU; h >= 0 && h != c[0] && (len(c) == 1 || h != c[1]) {
+		c = append(c, h)
+	}
+	return c
+}
+
+// Run measures the suite. It returns the rows that ran (all of a row's
+// completed trials; a row no trial of which finished is left out when the
+// run was interrupted) and the schedule it followed.
+func (s *Suite) Run(ctx context.Context) ([]results.Result, *results.Engine) {
+	eng := &results.Engine{Seed: s.Seed, NoisyShare: s.Trust.NoisyShare, UnstableWidth: s.Trust.UnstableWidth}
+	rng := rand.New(rand.NewPCG(uint64(s.Seed), 0x6b62656e6368))
+	var out []results.Result
+	for _, w := range s.Workloads {
+		if ctx.Err() != nil {
+			break
+		}
+		if w.RunAll != nil {
+			out = append(out, s.runAll(ctx, w)...)
+			continue
+		}
+		rows, rounds := s.rounds(ctx, w, rng)
+		// Rows that ran keep their place; indexes in rounds are remapped
+		// past those that did not.
+		index := make([]int, len(rows))
+		for i, r := range rows {
+			index[i] = -1
+			if r != nil {
+				index[i] = len(out)
+				out = append(out, *r)
+			}
+		}
+		for _, round := range rounds {
+			var ids []int
+			for _, i := range round {
+				if index[i] >= 0 {
+					ids = append(ids, index[i])
+				}
+			}
+			if len(ids) > 0 {
+				eng.Rounds = append(eng.Rounds, ids)
+			}
+		}
+	}
+	return out, eng
+}
+
+// rounds runs a per-variant workload's trials round by round. rows[i] is
+// variant i's row (nil if no trial of it finished); each round lists the
+// variants in the order they ran.
+func (s *Suite) rounds(ctx context.Context, w Workload, rng *rand.Rand) ([]*results.Result, [][]int) {
+	rows := make([]*results.Result, len(s.Variants))
+	closed := make([]bool, len(s.Variants)) // skipped, n/a or failed: no more trials
+	var order [][]int
+	trial := s.Cfg
+	trial.Reps = 1
+	for rep := 0; rep < s.Cfg.Reps && ctx.Err() == nil; rep++ {
+		var round []int
+		for _, i := range rng.Perm(len(s.Variants)) {
+			if ctx.Err() != nil {
+				break
+			}
+			if closed[i] {
+				continue
+			}
+			v := s.Variants[i]
+			if s.Step != nil {
+				s.Step(fmt.Sprintf("%s %s %d/%d", w.Name, v.ID(), rep+1, s.Cfg.Reps))
+			}
+			before, merr := interfere.Take(s.cpus())
+			r := w.Run(ctx, v, trial)
+			var reading *results.Interference
+			if merr == nil {
+				if after, err := interfere.Take(s.cpus()); err == nil {
+					rd := after.Since(before)
+					reading = &rd
+				}
+			}
+			if ctx.Err() != nil && !r.Status.Measured() {
+				// Cut short by Ctrl-C: not a verdict on the variant.
+				break
+			}
+			round = append(round, i)
+			closed[i] = s.merge(&rows[i], r, rep, reading)
+		}
+		order = append(order, round)
+	}
+	for _, r := range rows {
+		if r != nil {
+			s.settle(r)
+		}
+	}
+	return rows, order
+}
+
+// merge adds one trial's row to the variant's row and reports whether the
+// row is closed to further trials (the machine refused it, the backend
+// cannot do it, or it failed).
+func (s *Suite) merge(row **results.Result, r results.Result, rep int, reading *results.Interference) bool {
+	if *row == nil {
+		first := r
+		first.Samples = nil
+		first.Status, first.Reason = "", ""
+		*row = &first
+	}
+	acc := *row
+	for _, smp := range r.Samples {
+		smp.Rep = rep
+		if reading != nil {
+			rd := *reading
+			rd.MeasuredNs = smp.Producer.CPUNs() + smp.Consumer.CPUNs()
+			if smp.Helper != nil {
+				rd.MeasuredNs += smp.Helper.CPUNs()
+			}
+			smp.Interference = &rd
+		}
+		acc.Samples = append(acc.Samples, smp)
+	}
+	switch r.Status {
+	case results.StatusSkipped, results.StatusNA:
+		acc.Status, acc.Reason = r.Status, r.Reason
+		return true
+	case results.StatusFailed:
+		acc.Status = results.StatusFailed
+		acc.Reason = r.Reason
+		if s.Cfg.Reps > 1 {
+			acc.Reason = fmt.Sprintf("trial %d of %d: %s", rep+1, s.Cfg.Reps, r.Reason)
+		}
+		return true
+	}
+	return false
+}
+
+// settle gives a row its final status, the parameters of the whole run and
+// its trust assessment.
+func (s *Suite) settle(r *results.Result) {
+	trials := map[int]bool{}
+	for _, smp := range r.Samples {
+		trials[smp.Rep] = true
+	}
+	if r.Params == nil {
+		r.Params = map[string]string{}
+	}
+	r.Params["reps"] = strconv.Itoa(len(trials))
+	r.Params["trials"] = "independent"
+	if r.Status == "" {
+		r.Status = results.StatusOK
+		if len(r.Samples) == 0 {
+			r.Status, r.Reason = results.StatusFailed, "no repetition completed"
+		}
+	}
+	r.Assess(s.Trust)
+}
+
+// runAll runs a workload that schedules its own repetitions (calibration,
+// the ring lab, fidelity's alternating rounds) and meters the interference
+// over the whole of it.
+func (s *Suite) runAll(ctx context.Context, w Workload) []results.Result {
+	if s.Step != nil {
+		s.Step(w.Name)
+	}
+	before, merr := interfere.Take(s.cpus())
+	var vs []notify.Variant
+	if s.Narrowed {
+		vs = s.Variants
+	}
+	rows := w.RunAll(ctx, s.Cfg, vs)
+	var reading *results.Interference
+	if merr == nil {
+		if after, err := interfere.Take(s.cpus()); err == nil {
+			rd := after.Since(before)
+			reading = &rd
+		}
+	}
+	for i := range rows {
+		if reading != nil {
+			for j := range rows[i].Samples {
+				if rows[i].Samples[j].Interference == nil {
+					rd := *reading
+					rows[i].Samples[j].Interference = &rd
+				}
+			}
+		}
+		rows[i].Assess(s.Trust)
+	}
+	return rows
+}
