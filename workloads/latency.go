@@ -310,11 +310,6 @@ type openOrder struct {
 	stamps []stamp // firing seq's times in stamps[seq-1]
 }
 
-type openReport struct {
-	generated uint64
-	usage     rusage.Usage
-	err       error
-}
 
 // openProducer fires sources on the schedule it is given; it is the
 // producer's pinned thread for the whole row.
@@ -324,11 +319,11 @@ type openProducer struct {
 	next int // round-robin cursor over the sources
 }
 
-func (p *openProducer) loop(cpuID int, n notify.Notifier, orders <-chan *openOrder, reports chan<- openReport) {
+func (p *openProducer) loop(cpuID int, n notify.Notifier, orders <-chan *openOrder, reports chan<- repReport) {
 	unpin, err := cpu.Pin(cpuID)
 	if err != nil {
 		for range orders {
-			reports <- openReport{err: fmt.Errorf("pin producer: %w", err)}
+			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
 		}
 		return
 	}
@@ -337,7 +332,7 @@ func (p *openProducer) loop(cpuID int, n notify.Notifier, orders <-chan *openOrd
 		before, _ := rusage.Thread()
 		gen, err := p.run(o)
 		after, _ := rusage.Thread()
-		reports <- openReport{generated: gen, usage: after.Sub(before), err: err}
+		reports <- repReport{generated: gen, usage: after.Sub(before), err: err}
 		// The consumer may be asleep with everything collected: wake it so
 		// it reads the report.
 		n.Wake()
@@ -493,7 +488,7 @@ type openLoop struct {
 	n       notify.Notifier
 	c       *timedCollector
 	orders  chan *openOrder
-	reports chan openReport
+	reports chan repReport
 	order   openOrder
 	offs    []int64
 }
@@ -511,7 +506,7 @@ func newOpenLoop(n notify.Notifier, src *sourceSet, cfg Config, batch int, maxRa
 	ol := &openLoop{
 		n:       n,
 		orders:  make(chan *openOrder),
-		reports: make(chan openReport, 1), // buffered: the producer reports, then wakes a sleeping consumer
+		reports: make(chan repReport, 1), // buffered: the producer reports, then wakes a sleeping consumer
 		offs:    make([]int64, size),
 		c: &timedCollector{
 			n: n, src: src, wait: cfg.Wait,
@@ -581,7 +576,6 @@ func (r *openResult) addTo(s *results.Sample, sys *notify.SyscallCounts) {
 // point runs one repetition at p.rate for window. The histograms keep its
 // latencies until the next call.
 func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *rand.Rand) (openResult, error) {
-	const grace = time.Second // nothing collected for this long: the rest is lost
 	c := ol.c
 	o := &ol.order
 	o.offs = makeSchedule(ol.offs, p.rate, window, poisson, rng)
@@ -607,47 +601,33 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 	// writes nothing the consumer reads until the report comes back.
 	ol.orders <- o
 
-	var (
-		report       openReport
-		reported     bool
-		lastProgress = clock.Now()
-		seen         uint64
-		policy       = waitPolicy{wait: c.wait}
-	)
+	drv := repDriver{lastProgress: clock.Now(), policy: waitPolicy{wait: c.wait}}
+	var seen uint64
 	for {
-		if !reported {
-			select {
-			case report = <-ol.reports:
-				reported = true
-				if report.err != nil {
-					return openResult{}, report.err
-				}
-			default:
-			}
+		if err := drv.poll(ol.reports); err != nil {
+			return openResult{}, err
 		}
-		if reported && c.led.distinct >= report.generated {
+		if drv.done(c.led.distinct) {
 			break
 		}
-		timeout := policy.timeout()
-		if reported {
-			timeout = 20 * time.Millisecond // finishing: a lost event must not hang us
-		}
-		k, err := c.collect(timeout)
+		k, err := c.collect(drv.timeout(c.wait))
 		if err != nil {
 			return openResult{}, err
 		}
+		// Progress is a new firing collected; a Wait that returned only
+		// level sources' reports (levelstorm) is not.
 		if c.led.distinct != seen {
-			seen, lastProgress = c.led.distinct, clock.Now()
-			policy.observe(1)
+			seen = c.led.distinct
+			drv.progress()
 			continue
 		}
-		if k == 0 {
-			policy.observe(0)
-		}
-		if reported && time.Duration(clock.Now()-lastProgress) > grace {
-			break
+		if k == 0 || drv.report != nil {
+			if drv.idle() {
+				break
+			}
 		}
 	}
+	report := *drv.report
 	cons1, _ := rusage.Thread()
 	lost, dup := c.led.settle(report.generated)
 	r := openResult{
