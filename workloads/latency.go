@@ -310,7 +310,6 @@ type openOrder struct {
 	stamps []stamp // firing seq's times in stamps[seq-1]
 }
 
-
 // openProducer fires sources on the schedule it is given; it is the
 // producer's pinned thread for the whole row.
 type openProducer struct {
