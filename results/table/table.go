@@ -3,10 +3,14 @@
 package table
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/tw"
@@ -33,13 +37,41 @@ var Columns = map[string][]Column{
 	},
 }
 
+// Narrow lists, per workload, the metrics of its default terminal table:
+// the ones a reader looks at first, so that the table fits 120 columns.
+// `--wide`, the files and the report show every column. A workload without
+// an entry shows every column by default.
+var Narrow = map[string][]string{}
+
+// Options choose a table's form.
+type Options struct {
+	// Wide shows every column, not only the workload's Narrow set.
+	Wide bool
+	// Format: "table" (default, for a terminal), "markdown" or "csv".
+	Format string
+}
+
+// Formats are the values Options.Format takes.
+var Formats = []string{"table", "markdown", "csv"}
+
 // Lines is a workload's table as text: the header and one line per row
-// (variant, the workload's columns, lost, dup, status). Render draws it for
-// a terminal; the HTML report (kbench/plots) uses it as it is.
+// (variant, the workload's columns, lost, dup, status with its reason), with
+// every column. The HTML report (kbench/plots) uses it as it is.
 func Lines(workload string, rows []results.Result) (header []string, lines [][]string) {
+	header, lines, _ = build(workload, rows, true, false)
+	return header, lines
+}
+
+// build lays a table out. With notes, a status's reason is moved out of the
+// line into a numbered note, so that one long reason does not widen the
+// whole table.
+func build(workload string, rows []results.Result, wide, notes bool) (header []string, lines [][]string, footnotes []string) {
 	cols, ok := Columns[workload]
 	if !ok {
 		cols = Generic(rows)
+	}
+	if narrow, ok := Narrow[workload]; ok && !wide {
+		cols = only(cols, narrow)
 	}
 	cols = present(cols, rows)
 	header = []string{"variant"}
@@ -56,7 +88,12 @@ func Lines(workload string, rows []results.Result) (header []string, lines [][]s
 		_, _, lost, dup := r.Totals()
 		status := string(r.Status)
 		if r.Reason != "" {
-			status += ": " + r.Reason
+			if notes {
+				footnotes = append(footnotes, fmt.Sprintf("[%d] %s/%s: %s", len(footnotes)+1, r.Backend, r.Variant, r.Reason))
+				status += fmt.Sprintf(" [%d]", len(footnotes))
+			} else {
+				status += ": " + r.Reason
+			}
 		}
 		if len(r.Samples) == 0 {
 			line = append(line, "-", "-", status)
@@ -65,12 +102,44 @@ func Lines(workload string, rows []results.Result) (header []string, lines [][]s
 		}
 		lines = append(lines, line)
 	}
-	return header, lines
+	return header, lines, footnotes
 }
 
-// Render writes one table for the rows of one workload.
+func only(cols []Column, metrics []string) []Column {
+	var out []Column
+	for _, c := range cols {
+		if slices.Contains(metrics, c.Metric) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Render writes the default terminal table for the rows of one workload.
 func Render(w io.Writer, workload string, rows []results.Result) error {
-	header, lines := Lines(workload, rows)
+	return Write(w, workload, rows, Options{})
+}
+
+// Write writes one workload's rows in the form o asks for.
+func Write(w io.Writer, workload string, rows []results.Result, o Options) error {
+	switch o.Format {
+	case "", "table":
+	case "markdown":
+		header, lines, notes := build(workload, rows, o.Wide, true)
+		return markdown(w, workload, header, lines, notes)
+	case "csv":
+		header, lines, _ := build(workload, rows, o.Wide, false)
+		cw := csv.NewWriter(w)
+		cw.Write(append([]string{"workload"}, header...))
+		for _, l := range lines {
+			cw.Write(append([]string{workload}, l...))
+		}
+		cw.Flush()
+		return cw.Error()
+	default:
+		return fmt.Errorf("table format %q: want one of %v", o.Format, Formats)
+	}
+	header, lines, notes := build(workload, rows, o.Wide, true)
 	align := make([]tw.Align, len(header))
 	for i := range align {
 		align[i] = tw.AlignRight
@@ -81,14 +150,90 @@ func Render(w io.Writer, workload string, rows []results.Result) error {
 		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 		tablewriter.WithHeaderAlignment(tw.AlignCenter),
 	)
-	t.Header(header)
+	t.Header(stack(header))
 	for _, line := range lines {
 		if err := t.Append(line); err != nil {
 			return err
 		}
 	}
 	fmt.Fprintf(w, "\n%s\n", workload)
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	for _, n := range notes {
+		fmt.Fprintln(w, wrap(n, 120, "    "))
+	}
+	return nil
+}
+
+// wrap breaks s at spaces into lines of at most width runes, continuation
+// lines indented.
+func wrap(s string, width int, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		if i > 0 && line+1+n > width {
+			b.WriteString("\n" + indent)
+			line = utf8.RuneCountInString(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
+}
+
+// stack breaks long headers onto two lines at their last space ("cons
+// ns/ev"): a header wider than its figures would widen the whole table.
+func stack(header []string) []string {
+	out := make([]string, len(header))
+	for i, h := range header {
+		out[i] = h
+		if j := strings.LastIndexAny(h, " @"); len(h) > 8 && j > 0 {
+			if h[j] == ' ' {
+				out[i] = h[:j] + "\n" + h[j+1:]
+			} else {
+				out[i] = h[:j] + "\n" + h[j:]
+			}
+		}
+	}
+	return out
+}
+
+// markdown writes a GitHub-flavoured Markdown table (CI summaries, reviews).
+func markdown(w io.Writer, workload string, header []string, lines [][]string, notes []string) error {
+	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
+	fmt.Fprintf(w, "\n### %s\n\n|", workload)
+	for _, h := range header {
+		fmt.Fprintf(w, " %s |", esc(h))
+	}
+	fmt.Fprint(w, "\n|")
+	for i := range header {
+		if i == 0 || i == len(header)-1 {
+			fmt.Fprint(w, " --- |")
+		} else {
+			fmt.Fprint(w, " ---: |")
+		}
+	}
+	fmt.Fprintln(w)
+	for _, l := range lines {
+		fmt.Fprint(w, "|")
+		for _, c := range l {
+			fmt.Fprintf(w, " %s |", esc(c))
+		}
+		fmt.Fprintln(w)
+	}
+	if len(notes) > 0 {
+		fmt.Fprintln(w)
+		for _, n := range notes {
+			fmt.Fprintf(w, "%s  \n", esc(n))
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	return err
 }
 
 // present drops columns no row has a value for (helper CPU, say).
