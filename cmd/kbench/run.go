@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -73,7 +75,8 @@ type runFlags struct {
 	impl, workload, cpus, placement, wait, out, set, helper string
 	housekeeping                                            string
 	seed                                                    int64
-	requireQuiet                                            bool
+	requireQuiet, wide                                      bool
+	format                                                  string
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
@@ -100,6 +103,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of the shuffled row order within each round of trials (default: from the clock; recorded in the result)")
+	fs.BoolVar(&f.wide, "wide", false, "tables with every column (the default shows each workload's headline columns in 120 columns)")
+	fs.StringVar(&f.format, "format", "table", "stdout: table, markdown, csv, or json (the result file's JSON)")
 	fs.BoolVar(&f.requireQuiet, "require-quiet", false, "refuse to measure (exit 3) when other processes use the chosen CPUs")
 	if err = fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -114,6 +119,10 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 		return f, cfg, nil, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
 	if cfg, err = f.config(); err != nil {
+		return
+	}
+	if !slices.Contains(append(slices.Clone(table.Formats), "json"), f.format) {
+		err = usagef("--format %q: want table, markdown, csv or json", f.format)
 		return
 	}
 	if f.housekeeping != "idle" && f.housekeeping != "normal" {
@@ -181,7 +190,7 @@ func measure(stdout, stderr io.Writer, args []string, f runFlags, cfg workloads.
 	for _, w := range wls {
 		names = append(names, w.Name)
 	}
-	return report(stdout, f, file, names, ctx.Err() == nil)
+	return report(stdout, stderr, f, file, names, ctx.Err() == nil)
 }
 
 // preflight looks at the CPUs the run will measure on before anything runs:
@@ -237,10 +246,20 @@ func housekeeping(stderr io.Writer, f runFlags, cfg workloads.Config) (string, f
 
 // report prints one table per workload, writes the files and decides the
 // exit status: 130 if interrupted, 1 if a row failed.
-func report(stdout io.Writer, f runFlags, file *results.File, workloadNames []string, complete bool) error {
+func report(stdout, stderr io.Writer, f runFlags, file *results.File, workloadNames []string, complete bool) error {
 	file.Finished = time.Now().UTC()
 	file.Complete = complete
+	if f.format == "json" {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", " ")
+		if err := enc.Encode(file); err != nil {
+			return err
+		}
+	}
 	for _, name := range workloadNames {
+		if f.format == "json" {
+			break
+		}
 		var rows []results.Result
 		for _, r := range file.Results {
 			if r.Workload == name {
@@ -248,7 +267,7 @@ func report(stdout io.Writer, f runFlags, file *results.File, workloadNames []st
 			}
 		}
 		if len(rows) > 0 {
-			if err := table.Render(stdout, name, rows); err != nil {
+			if err := table.Write(stdout, name, rows, table.Options{Wide: f.wide, Format: f.format}); err != nil {
 				return err
 			}
 		}
@@ -258,7 +277,11 @@ func report(stdout io.Writer, f runFlags, file *results.File, workloadNames []st
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "\nresults: %s\n", strings.Join(paths, " "))
+		w := stdout
+		if f.format != "table" {
+			w = stderr // stdout holds only the asked-for format
+		}
+		fmt.Fprintf(w, "\nresults: %s\n", strings.Join(paths, " "))
 	}
 	if !file.Complete {
 		return exitError{code: 130, msg: "interrupted: the rows that finished were saved, marked incomplete"}
