@@ -10,6 +10,7 @@ import (
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
 	"kbench/internal/rusage"
+	"kbench/internal/work"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -22,6 +23,7 @@ var Fanin = Workload{
 	Params: []Param{
 		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
 		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
+		workParams[0], workParams[1],
 	},
 }
 
@@ -40,6 +42,9 @@ var faninUnits = []results.Unit{
 	{Name: "helper-cpu-ns/event", Better: "lower"},
 	{Name: "total-cpu-ns/event", Better: "lower"},
 	{Name: "spurious/event", Better: "lower"},
+	{Name: "work-ns/event", Better: "lower"},
+	{Name: "collector-overhead-ns/event", Better: "lower"},
+	{Name: "overhead-share", Better: "lower"},
 }
 
 // hookUser is implemented by backends with a kernel-side helper thread whose
@@ -151,6 +156,11 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 	defer close(orders)
 
 	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch)}
+	var workNs float64
+	var err error
+	if c.work, workNs, err = collectorWork(cfg, Fanin, &res); err != nil {
+		return fail(res, err)
+	}
 	hasHook := hasHook(n)
 	// Quiet housekeeping (cpu.Quiet) only where the consumer's CPU is sure
 	// to fall idle often, which is when SCHED_IDLE threads run: the
@@ -191,6 +201,7 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 			continue
 		}
 		s.Rep = rep
+		addWork(&s, workNs)
 		res.Samples = append(res.Samples, s)
 	}
 	return finish(res)
@@ -269,6 +280,7 @@ type faninCollector struct {
 	wait   string
 	events []notify.Event
 	led    ledger
+	work   *work.Loop // the application's work per event; nil: none
 }
 
 // rep runs one repetition: it orders the producer to fire for d and
@@ -349,6 +361,9 @@ func (c *faninCollector) collect(timeout time.Duration) (int, error) {
 		// Pairs with the producer's Load: the firing is taken, the
 		// source may fire again.
 		c.src.busy[i].v.Store(0)
+		if c.work != nil {
+			c.work.Do()
+		}
 	}
 	return k, nil
 }

@@ -16,6 +16,7 @@ import (
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
 	"kbench/internal/rusage"
+	"kbench/internal/work"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -53,6 +54,7 @@ var Latency = Workload{
 		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
 		{Name: "rate", Default: 0, Help: "target events/s; 0 sweeps 10%, 50% and 90% of the capacity probed in the warm-up"},
 		{Name: "poisson", Default: 1, Help: "1: Poisson arrivals (exponential gaps, seeded per repetition and point); 0: constant spacing"},
+		workParams[0], workParams[1],
 	},
 }
 
@@ -118,17 +120,20 @@ func latencyConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch
 		return *failed
 	}
 	defer release()
+	wl, workNs, err := collectorWork(cfg, Latency, &res)
+	if err != nil {
+		return fail(res, err)
+	}
 
 	var stop atomic.Bool // ends the producer's current repetition early (Ctrl-C)
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
 
 	var points []loadPoint
 	capacity := 0.0
-	var err error
 	if rate == 0 {
 		// The probe is the warm-up: a fan-in repetition on these very
 		// sources, measuring what this variant sustains here and now.
-		if capacity, err = probeCapacity(v, cfg, n, src, batch, &stop); err != nil {
+		if capacity, err = probeCapacity(v, cfg, n, src, batch, wl, &stop); err != nil {
 			return fail(res, err)
 		}
 		for _, l := range latencyLoads {
@@ -138,6 +143,9 @@ func latencyConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch
 		points = []loadPoint{{label: "rate", rate: rate}}
 	}
 	res.Units = latencyUnits(points, capacity != 0)
+	if workNs > 0 {
+		res.Units = append(res.Units, results.Unit{Name: "work-ns/event", Better: "lower"})
+	}
 
 	window := pointWindow(cfg.Duration, len(points))
 	ol, err := newOpenLoop(n, src, cfg, batch, points[len(points)-1].rate, max(window, cfg.Warmup), &stop)
@@ -145,6 +153,7 @@ func latencyConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch
 		return fail(res, err)
 	}
 	defer ol.close()
+	ol.c.work = wl
 
 	if rate != 0 && cfg.Warmup > 0 {
 		r, err := ol.point(points[0], poisson, cfg.Warmup, rand.New(rand.NewPCG(0, math.MaxUint64)))
@@ -164,6 +173,9 @@ func latencyConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch
 		s := results.Sample{Rep: rep, Values: map[string]float64{}, Histograms: map[string]string{}}
 		if capacity != 0 {
 			s.Values["capacity/s"] = capacity
+		}
+		if workNs > 0 {
+			s.Values["work-ns/event"] = workNs
 		}
 		var sys notify.SyscallCounts
 		for pi, p := range points {
@@ -261,7 +273,7 @@ func latencyUnits(points []loadPoint, probed bool) []results.Unit {
 // each) on the row's own sources and returns the better events/s: what the
 // variant sustains here and now, the first half also warming it up, and the
 // better of two the less likely to be a moment another process took.
-func probeCapacity(v notify.Variant, cfg Config, n notify.Notifier, src *sourceSet, batch int, stop *atomic.Bool) (float64, error) {
+func probeCapacity(v notify.Variant, cfg Config, n notify.Notifier, src *sourceSet, batch int, wl *work.Loop, stop *atomic.Bool) (float64, error) {
 	d := cfg.Warmup / 2
 	if d <= 0 {
 		d = max(cfg.Duration/10, 5*time.Millisecond)
@@ -270,7 +282,7 @@ func probeCapacity(v notify.Variant, cfg Config, n notify.Notifier, src *sourceS
 	reports := make(chan repReport, 1) // buffered: the producer reports, then wakes a sleeping consumer
 	go faninProducer(cfg.ProducerCPU, src, n, orders, reports, stop)
 	defer close(orders)
-	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch)}
+	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch), work: wl}
 	hasHook := hasHook(n)
 	best := 0.0
 	for range 2 {
@@ -438,6 +450,7 @@ type timedCollector struct {
 	levels    uint64 // level events collected
 	edges     uint64 // events of the fired sources
 	waits     uint64
+	work      *work.Loop // the application's work per event, level ones too; nil: none
 }
 
 // collect is the hot loop's body: one Wait, one timestamp, then each
@@ -450,7 +463,13 @@ func (c *timedCollector) collect(timeout time.Duration) (int, error) {
 		return 0, fmt.Errorf("Wait: %w", err)
 	}
 	now := clock.Now()
-	for _, e := range c.events[:k] {
+	for j, e := range c.events[:k] {
+		if c.work != nil && j > 0 {
+			// The application's work on the events before this one:
+			// an event is taken when the collector gets to it.
+			c.work.Do()
+			now = clock.Now()
+		}
 		if e.Token >= c.levelBase {
 			c.levels++
 			continue
@@ -477,6 +496,9 @@ func (c *timedCollector) collect(timeout time.Duration) (int, error) {
 		// Pairs with the producer's Load: the firing is taken, the source
 		// may fire again.
 		c.src.busy[i].v.Store(0)
+	}
+	if c.work != nil && k > 0 {
+		c.work.Do() // the last event's
 	}
 	return k, nil
 }

@@ -45,6 +45,7 @@ var Levelstorm = Workload{
 		{Name: "edge", Default: 4, Help: "E: sources fired at the rate, with the variant's trigger"},
 		{Name: "rate", Default: 20000, Help: "firings/s on the E sources (constant spacing)"},
 		{Name: "batch", Default: 64, Quick: 16, Help: "events slice length passed to Wait"},
+		workParams[0], workParams[1],
 	},
 }
 
@@ -144,6 +145,15 @@ func stormConsumer(ctx context.Context, v notify.Variant, cfg Config, L, E int, 
 		return skip(res, fmt.Errorf("pin consumer: %w", err))
 	}
 	defer unpin()
+	// The application's work on every event taken, level ones too: a
+	// program handles what its Wait returns.
+	wl, workNs, err := collectorWork(cfg, Levelstorm, &res)
+	if err != nil {
+		return fail(res, err)
+	}
+	if workNs > 0 {
+		res.Units = append(res.Units, results.Unit{Name: "work-ns/event", Better: "lower"})
+	}
 	var stop atomic.Bool // ends the producers' current repetition early (Ctrl-C)
 	defer context.AfterFunc(ctx, func() { stop.Store(true) })()
 	window := pointWindow(cfg.Duration, len(points))
@@ -157,6 +167,7 @@ func stormConsumer(ctx context.Context, v notify.Variant, cfg Config, L, E int, 
 		if err := p.open(v, cfg, L, E, rate, batch, max(window, warm), &stop); err != nil {
 			return naSkipOrFail(res, err)
 		}
+		p.ol.c.work = wl
 	}
 	if warm > 0 {
 		for _, p := range points {
@@ -176,6 +187,9 @@ func stormConsumer(ctx context.Context, v notify.Variant, cfg Config, L, E int, 
 			break
 		}
 		s := results.Sample{Rep: rep, Values: map[string]float64{}, Histograms: map[string]string{}}
+		if workNs > 0 {
+			s.Values["work-ns/event"] = workNs
+		}
 		var sys notify.SyscallCounts
 		for _, p := range points {
 			r, err := p.ol.point(loadPoint{rate: rate}, false, window, nil)
