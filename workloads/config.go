@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"time"
@@ -60,6 +61,10 @@ type Workload struct {
 	Params []Param
 	// Order places the workload in the suite (ascending).
 	Order int
+	// Suite names the suite the workload belongs to: "" is the default
+	// suite (`kbench run`); a workload of a named suite (Suites) runs only
+	// with --suite=NAME or when --workload names it.
+	Suite string
 	// Run measures one backend variant and returns its row. It never
 	// panics on a refused mechanism: the row says skipped with the reason.
 	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
@@ -84,6 +89,42 @@ func All() []Workload {
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Order < out[j].Order })
 	return out
+}
+
+// Suites are the named suites beside the default one: the workloads each
+// runs and the parameters it sets (a suite's parameters yield to --set).
+var Suites = map[string]struct {
+	Desc      string
+	Workloads []string
+	Params    map[string]int
+}{
+	"breakeven": {Desc: "fan-in against application work per event: where the mechanism stops mattering",
+		Workloads: []string{"breakeven"}},
+}
+
+// InSuite lists the workloads of a suite ("" or "default": the default
+// suite) in suite order.
+func InSuite(name string) ([]Workload, error) {
+	if name == "" || name == "default" {
+		var out []Workload
+		for _, w := range All() {
+			if w.Suite == "" {
+				out = append(out, w)
+			}
+		}
+		return out, nil
+	}
+	s, ok := Suites[name]
+	if !ok {
+		return nil, fmt.Errorf("unknown suite %q", name)
+	}
+	var out []Workload
+	for _, w := range All() {
+		if slices.Contains(s.Workloads, w.Name) {
+			out = append(out, w)
+		}
+	}
+	return out, nil
 }
 
 // Find returns the workload called name.

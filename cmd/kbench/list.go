@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,11 @@ func listCmd(w io.Writer, args []string) error {
 	}
 	fmt.Fprintln(w, "\nworkloads:")
 	for _, wl := range workloads.All() {
-		fmt.Fprintf(w, "  %-10s %s\n", wl.Name, wl.Desc)
+		desc := wl.Desc
+		if wl.Suite != "" {
+			desc += " [suite " + wl.Suite + "]"
+		}
+		fmt.Fprintf(w, "  %-10s %s\n", wl.Name, desc)
 		for _, p := range wl.Params {
 			quick := ""
 			if p.Quick != 0 && p.Quick != p.Default {
@@ -35,6 +40,16 @@ func listCmd(w io.Writer, args []string) error {
 			}
 			fmt.Fprintf(w, "  %-10s   %s=%d%s: %s\n", "", p.Name, p.Default, quick, p.Help)
 		}
+	}
+	fmt.Fprintln(w, "\nsuites (--suite; default: every workload not in a named suite):")
+	var names []string
+	for n := range workloads.Suites {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	for _, n := range names {
+		s := workloads.Suites[n]
+		fmt.Fprintf(w, "  %-10s %s: %s\n", n, strings.Join(s.Workloads, ", "), s.Desc)
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ type runFlags struct {
 	housekeeping                                            string
 	seed                                                    int64
 	requireQuiet, wide                                      bool
-	format                                                  string
+	format, suite                                           string
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
@@ -103,6 +103,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of the shuffled row order within each round of trials (default: from the clock; recorded in the result)")
+	fs.StringVar(&f.suite, "suite", "default", "default, or a named suite (breakeven, see kbench list): the workloads --workload=all means")
 	fs.BoolVar(&f.wide, "wide", false, "tables with every column (the default shows each workload's headline columns in 120 columns)")
 	fs.StringVar(&f.format, "format", "table", "stdout: table, markdown, csv, or json (the result file's JSON)")
 	fs.BoolVar(&f.requireQuiet, "require-quiet", false, "refuse to measure (exit 3) when other processes use the chosen CPUs")
@@ -140,9 +141,16 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 	if err != nil || help {
 		return err
 	}
-	wls, err := selectWorkloads(f.workload)
+	wls, err := selectWorkloads(f.workload, f.suite)
 	if err != nil {
 		return err
+	}
+	if s, ok := workloads.Suites[f.suite]; ok {
+		for k, v := range s.Params {
+			if _, set := cfg.Params[k]; !set {
+				cfg.Params[k] = v
+			}
+		}
 	}
 	if err := checkParams(cfg.Params, wls, variants); err != nil {
 		return err
@@ -394,9 +402,18 @@ func contains(s []int, x int) bool {
 	return false
 }
 
-func selectWorkloads(spec string) ([]workloads.Workload, error) {
+func selectWorkloads(spec, suite string) ([]workloads.Workload, error) {
+	in, err := workloads.InSuite(suite)
+	if err != nil {
+		var names []string
+		for n := range workloads.Suites {
+			names = append(names, n)
+		}
+		slices.Sort(names)
+		return nil, usagef("--suite: %v (known: default, %s)", err, strings.Join(names, ", "))
+	}
 	if spec == "all" || spec == "" {
-		return workloads.All(), nil
+		return in, nil
 	}
 	var out []workloads.Workload
 	for _, name := range strings.Split(spec, ",") {
