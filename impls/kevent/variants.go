@@ -3,8 +3,10 @@ package kevent
 import "kbench/notify"
 
 // Variants are kevent's result rows: each collection path with user
-// sources (fired through storage_ready by the producer, as kernel code
-// would) and with fd sources (eventfds, through the emulated hook thread).
+// sources (take30 unotify kevents, fired by the producer's
+// KEVENT_CTL_READY; fire_direct=1 fires them through storage_ready
+// instead, kbench's variant) and with fd sources (eventfds, through the
+// emulated hook thread).
 //
 // Every row registers its sources Edge (KEVENT_REQ_ET). ET is kevent's own
 // mode — ret flags cleared on delivery, no requeue, no re-check — so the
@@ -16,12 +18,12 @@ func Variants() []notify.Variant {
 	var vs []notify.Variant
 	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
 		for _, src := range []notify.SourceKind{notify.SourceUser, notify.SourceFD} {
-			note := "user sources fired as kernel code fires them (storage_ready, take30 unotify); --set fire_ctl=1 makes each firing a KEVENT_CTL_READY kernel entry, as an eventfd write is for the fd rows"
+			note := "user sources: take30 unotify kevents fired by the producer's KEVENT_CTL_READY (one kernel entry per firing); fire_direct=1: kbench's direct storage_ready on a per-source storage, no kernel entry"
 			params := pathParams(p)
 			if src == notify.SourceFD {
 				note = "emulated: fd readiness via epoll hook thread"
 			} else {
-				params[ParamFireCtl] = DefaultFireCtl
+				params[ParamFireDirect] = DefaultFireDirect
 			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
