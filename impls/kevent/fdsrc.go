@@ -46,6 +46,10 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.addFD(fd, token, in, tr)
+}
+
+func (n *Notifier) addFD(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
 	event, req, err := fdFlags(in, tr)
 	if err != nil {
 		return err
@@ -87,6 +91,10 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.modifyFD(fd, token, in, tr)
+}
+
+func (n *Notifier) modifyFD(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
 	event, req, err := fdFlags(in, tr)
 	if err != nil {
 		return err
@@ -131,7 +139,7 @@ func (n *Notifier) rearm(idx int, token uint64, in notify.Interest, tr notify.Tr
 		r.kev = false
 	}
 	if r.kev {
-		err := n.u.modify(keventID(idx, r.gen), event, req)
+		err := n.u.modify(keventID(idx, r.gen), event, req|n.reqExtra)
 		if err == nil {
 			return nil
 		}
@@ -152,6 +160,10 @@ func (n *Notifier) Remove(fd int) error {
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.removeFD(fd)
+}
+
+func (n *Notifier) removeFD(fd int) error {
 	idx, ok := n.byFD[fd]
 	if !ok {
 		return fmt.Errorf("kevent remove fd %d: %w", fd, os.ErrNotExist)

@@ -19,7 +19,10 @@ const (
 	// whole ukevents, kevent_commit releases them.
 	PathTake29
 	// PathZach collects through Zach Brown's ownership-word ring, filled at
-	// storage_ready time and read without a system call.
+	// storage_ready time and read without a system call. It is Zach Brown's
+	// July 2006 review proposal, not Polyakov's design: a kevent completes
+	// when it is published, so a ONESHOT kevent is freed before user space
+	// reads it (a MODIFY re-arm gets ENOENT; see zachNote).
 	PathZach
 )
 
@@ -38,6 +41,11 @@ const (
 	// storage_ready on it directly, as kernel code fires a socket, with no
 	// kernel entry — a producer the patch did not have.
 	ParamFireDirect = "fire_direct"
+	// ParamWakeupAll: 1 registers every kevent of the queue with
+	// KEVENT_REQ_WAKEUP_ALL. It matters when queues share a Kernel: without
+	// it an origin's report readies only the first kevent on its storage
+	// (of whichever queue added first), with it every queue's.
+	ParamWakeupAll = "wakeup_all"
 
 	DefaultRingSlots = 1024
 	// DefaultZachN: one collection call per 256 ring records, 0.004 system
@@ -46,6 +54,7 @@ const (
 	DefaultZachN       = 256
 	DefaultCommitBatch = DefaultRingSlots / 2
 	DefaultFireDirect  = 0
+	DefaultWakeupAll   = 0
 )
 
 // Notifier is a kevent queue behind the notify contract: the emulated
@@ -62,7 +71,8 @@ type Notifier struct {
 
 	zachN       int
 	commitBatch int
-	fireDirect  bool // Fire calls storage_ready on the source's own storage
+	fireDirect  bool   // Fire calls storage_ready on the source's own storage
+	reqExtra    uint32 // request flags every kevent gets (wakeup_all)
 
 	// Collector-owned registration table. A kevent's id is its slot plus the
 	// slot's generation; user space keeps the token, so Modify can change
@@ -74,6 +84,8 @@ type Notifier struct {
 	// levelFDs counts fd registrations with the Level trigger; while there
 	// are any, each Wait first catches up with the hook (hook.harvest).
 	levelFDs int
+
+	batch batchScratch // Batch's arrays
 
 	ubuf []ukevent // get_events' user buffer
 	uk1  ukevent   // one zach record
@@ -119,6 +131,7 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 	}
 	slots := opts.Param(ParamRingSlots, DefaultRingSlots)
 	fd := opts.Param(ParamFireDirect, DefaultFireDirect)
+	wa := opts.Param(ParamWakeupAll, DefaultWakeupAll)
 	n := &Notifier{
 		path:        path,
 		emulated:    true,
@@ -127,9 +140,12 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 		fireDirect:  fd == 1,
 		byFD:        make(map[int]int),
 	}
-	if n.zachN < 1 || n.commitBatch < 1 || fd < 0 || fd > 1 {
-		return nil, fmt.Errorf("kevent: %s %d, %s %d, %s %d: %w", ParamZachN, n.zachN, ParamCommitBatch, n.commitBatch,
-			ParamFireDirect, fd, notify.ErrInvalid)
+	if n.zachN < 1 || n.commitBatch < 1 || fd < 0 || fd > 1 || wa < 0 || wa > 1 {
+		return nil, fmt.Errorf("kevent: %s %d, %s %d, %s %d, %s %d: %w", ParamZachN, n.zachN, ParamCommitBatch, n.commitBatch,
+			ParamFireDirect, fd, ParamWakeupAll, wa, notify.ErrInvalid)
+	}
+	if wa == 1 {
+		n.reqExtra = reqWakeupAll
 	}
 	u, err := newKuser(mode(path), &n.calls, &sysPoller{calls: &n.calls}, slots)
 	if err != nil {
@@ -193,7 +209,7 @@ func (n *Notifier) addKevent(idx int, event uint32) error {
 	if r.user {
 		typ = typeUnotify
 	}
-	uk := ukevent{ID: keventID(idx, r.gen), Type: typ, Event: event, ReqFlags: r.req, User: r.token}
+	uk := ukevent{ID: keventID(idx, r.gen), Type: typ, Event: event, ReqFlags: r.req | n.reqExtra, User: r.token}
 	if _, err := n.u.add(&uk, r.st); err != nil {
 		return err
 	}

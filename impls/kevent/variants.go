@@ -25,6 +25,9 @@ func Variants() []notify.Variant {
 			} else {
 				params[ParamFireDirect] = DefaultFireDirect
 			}
+			if p == PathZach {
+				note = zachNote + "; " + note
+			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
 				Name:    p.String() + "-" + src.String(),
@@ -45,6 +48,10 @@ func Variants() []notify.Variant {
 	}
 	return vs
 }
+
+// zachNote labels every zach row: the ring is not Polyakov's design, and
+// its early completion changes what a oneshot re-arm finds.
+const zachNote = "variant: Zach Brown's July 2006 ring proposal, not a kevent take; completing at storage_ready frees ONESHOT kevents before user space reads them (a MODIFY re-arm then gets ENOENT and becomes an ADD)"
 
 func pathParams(p Path) map[string]int {
 	switch p {
