@@ -114,6 +114,9 @@ func (u *kuser) collect(out []ukevent) int {
 // call also returns as soon as the ring holds a record the consumer has not
 // taken, because those records never pass through here.
 func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int, woke bool) {
+	if u.nonblock {
+		timeout = 0 // O_NONBLOCK: take29 skips the wait altogether
+	}
 	entered, intr := false, false
 	var deadline int64
 	if timeout > 0 {

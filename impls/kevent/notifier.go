@@ -251,6 +251,7 @@ func (n *Notifier) Close() error {
 		}
 		n.u.reapDead()
 	}
+	n.u.closePollFD()
 	n.k.queueClosed()
 	return nil
 }

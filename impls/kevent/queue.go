@@ -3,6 +3,7 @@ package kevent
 import (
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -66,6 +67,18 @@ type kuser struct {
 	wakePending bool // set under mu by wakeLocked; the wake is issued after unlock
 	needExit    bool // Wake (ctl READY with num 0): the next collection returns at once
 	closed      bool
+	// nonblock is O_NONBLOCK on the queue's file: get_events and
+	// kevent_wait never sleep and ignore their timeout (take29).
+	nonblock bool
+
+	// The poll fd (pollable.go): an eventfd readable while the queue is
+	// (kevent_user_poll's ready_num || need_exit); -1 until asked for.
+	pollfd  int
+	pollSet bool     // the eventfd is readable (under mu)
+	pollMu  spinlock // orders the eventfd's writes and reads
+
+	absMu    sync.Mutex  // the ABSTIME timer (timeout.go)
+	absTimer *time.Timer // take29's u->timer: armed by an ABSTIME wait, left armed after it
 
 	zring  *ring.Owned  // zach: the kernel is its producer, the Notifier's Wait its consumer
 	t29    *ring.Take29 // take29: kevent_ring and the kernel's private indices
@@ -84,7 +97,7 @@ const ringSlotSize = ring.OwnedHeader + ukeventSize
 
 func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
 	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p,
-		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait}
+		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1}
 	switch m {
 	case modeZach:
 		r, err := ring.NewOwned(ringSlots, ringSlotSize)
@@ -120,9 +133,17 @@ func (u *kuser) unlockSt(st *storage) {
 
 // unlock releases the queue and issues the futex wake a producer decided on
 // under the lock, so the sleeper does not wake into a held lock.
+//
+// With a poll fd (pollable.go) it also brings the fd's readiness in line
+// with the queue's, deciding under the lock and signalling under pollMu,
+// taken before the queue is released, so signals keep the decisions' order.
 func (u *kuser) unlock() {
 	wake := u.wakePending
 	u.wakePending = false
+	if u.pollfd >= 0 {
+		u.unlockPollable(wake)
+		return
+	}
 	u.mu.unlock()
 	if wake {
 		u.calls.Inc(notify.CallWake)
@@ -415,6 +436,7 @@ func (u *kuser) shutdown() {
 	u.closed = true
 	u.wakeLocked()
 	u.unlock()
+	u.cancelAbs() // kevent_user_put's hrtimer_cancel
 }
 
 var errNoKevent = fmt.Errorf("kevent: no such kevent: %w", os.ErrNotExist)

@@ -29,6 +29,9 @@ func (u *kuser) keventWait(num int, oldUidx uint32, timeout time.Duration) (copi
 		sysEnter(u.calls, notify.CallWait)
 		return 0, false, fmt.Errorf("kevent_wait num %d on a ring of %d: %w", num, u.t29.Slots(), notify.ErrInvalid)
 	}
+	if u.nonblock {
+		timeout = 0 // O_NONBLOCK
+	}
 	entered := false
 	var deadline int64
 	if timeout > 0 {
