@@ -93,8 +93,11 @@ func (u *kuser) collect(out []ukevent) int {
 	}
 	clear(deferred)
 	u.deferred = deferred[:0]
+	reap := len(u.reap) > 0
 	u.unlock()
-	u.reapDead()
+	if reap {
+		u.reapDead()
+	}
 	return got
 }
 

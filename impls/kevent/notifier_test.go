@@ -3,6 +3,7 @@ package kevent
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,6 +24,17 @@ func TestVariants(t *testing.T) {
 			t.Errorf("variant %+v", v)
 		}
 		names[v.Name] = true
+		// Results mark a row emulated by its note's first word; user rows
+		// record how they fire; zach rows say whose ring it is.
+		if fd := v.Sources == notify.SourceFD; fd != strings.HasPrefix(v.Note, "emulated") {
+			t.Errorf("%s: note %q", v.Name, v.Note)
+		}
+		if f, ok := v.Params[ParamFireDirect]; (v.Sources == notify.SourceUser) != (ok && f == 0) {
+			t.Errorf("%s: params %v, want fire_direct=0 on user rows only", v.Name, v.Params)
+		}
+		if strings.HasPrefix(v.Name, "zach") != strings.Contains(v.Note, "Zach Brown's July 2006") {
+			t.Errorf("%s: note %q", v.Name, v.Note)
+		}
 		n, err := v.Open(testOptions)
 		if err != nil {
 			t.Fatalf("%s: %v", v.Name, err)

@@ -26,7 +26,7 @@ func Variants() []notify.Variant {
 				params[ParamFireDirect] = DefaultFireDirect
 			}
 			if p == PathZach {
-				note = zachNote + "; " + note
+				note += "; " + zachNote // after: an fd row's note starts with "emulated"
 			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
