@@ -44,6 +44,12 @@ type storage struct {
 	typ    uint32 // typePoll or typeUnotify
 	gen    uint32 // hook cookies carry it, so a late epoll report for a recycled slot is ignored
 	list   []*kevent
+	// walk is storage_ready's position in list while it runs (under mu),
+	// kept right by storageDequeue when a kevent before it leaves: a walk
+	// visits each kevent that was on the list when it started and is still
+	// there when its turn comes, once.
+	walk    int
+	walking bool
 }
 
 // klist is a ready list: FIFO, intrusive, O(1) unlink.

@@ -173,8 +173,9 @@ func (u *kuser) wakeLocked() {
 func storageReady(st *storage, mask uint32, c *notify.Counters) {
 	st.mu.lock(c)
 	woken := 0
-	for i := 0; i < len(st.list); {
-		k := st.list[i]
+	st.walk, st.walking = 0, true
+	for st.walk < len(st.list) {
+		k := st.list[st.walk]
 		u := k.u
 		u.lock()
 		u.stHeld = st
@@ -190,12 +191,14 @@ func storageReady(st *storage, mask uint32, c *notify.Counters) {
 		}
 		u.stHeld = nil
 		u.unlock()
-		// ready() takes a oneshot or broken kevent off this list; the next
-		// one has then moved into slot i.
-		if i < len(st.list) && st.list[i] == k {
-			i++
+		// ready() may have taken k (a oneshot or broken kevent) or, through
+		// zach's flush, another kevent off this list; storageDequeue keeps
+		// walk on the kevent after k either way.
+		if st.walk < len(st.list) && st.list[st.walk] == k {
+			st.walk++
 		}
 	}
+	st.walking = false
 	st.mu.unlock()
 }
 
@@ -418,12 +421,16 @@ func storageEnqueue(st *storage, k *kevent) {
 // storageDequeue removes k keeping the others' order (first-waker-only
 // depends on it).
 func storageDequeue(k *kevent) {
-	l := k.st.list
+	st := k.st
+	l := st.list
 	for i, x := range l {
 		if x == k {
 			copy(l[i:], l[i+1:])
 			l[len(l)-1] = nil
-			k.st.list = l[:len(l)-1]
+			st.list = l[:len(l)-1]
+			if st.walking && i < st.walk {
+				st.walk--
+			}
 			break
 		}
 	}
