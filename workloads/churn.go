@@ -82,6 +82,9 @@ func runChurn(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	if S < 1 || every < 1 {
 		return fail(res, fmt.Errorf("sources %d and ctl_every %d must both be at least 1", S, every))
 	}
+	if b := cfg.param(Churn, "ctl_batch"); b < 1 || b > churnBatch {
+		return fail(res, fmt.Errorf("ctl_batch %d outside [1, %d]", b, churnBatch))
+	}
 	out := make(chan results.Result, 1)
 	go func() { out <- churnConsumer(ctx, v, cfg, S, every, res) }()
 	return <-out

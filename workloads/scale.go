@@ -72,6 +72,9 @@ func runScale(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	if nmax < 1 || active < 1 {
 		return fail(res, fmt.Errorf("n_max %d and n_active %d must both be at least 1", nmax, active))
 	}
+	if b := cfg.param(Scale, "ctl_batch"); b < 1 || b > 4096 {
+		return fail(res, fmt.Errorf("ctl_batch %d outside [1, 4096]", b))
+	}
 	pts := scalePoints(nmax)
 	for _, n := range pts {
 		for _, u := range scaleMetrics {

@@ -13,7 +13,10 @@ import "kbench/notify"
 // rows measure the queue and the collection path rather than our level
 // emulation (which re-polls each level fd with ppoll at every collection),
 // it is the mode whose records may enter Zach's ring (level sources may
-// not), and it lines the rows up with epoll's ET row.
+// not), and it lines the rows up with epoll's ET row. One more row,
+// syscall-fd-oneshot, registers fd sources ONESHOT: each delivery is then
+// re-armed by an ADD, the control traffic kevent_ctl's arrays batch (churn
+// and scale, ctl_batch), beside epoll's oneshot row.
 func Variants() []notify.Variant {
 	var vs []notify.Variant
 	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
@@ -46,6 +49,17 @@ func Variants() []notify.Variant {
 			})
 		}
 	}
+	vs = append(vs, notify.Variant{
+		Backend: "kevent",
+		Name:    "syscall-fd-oneshot",
+		Trigger: notify.Oneshot,
+		Sources: notify.SourceFD,
+		Note:    "emulated: fd readiness via epoll hook thread; ONESHOT, each re-arm a KEVENT_CTL_ADD, batched into kevent_ctl arrays where the workload batches (ctl_batch)",
+		Params:  pathParams(PathSyscall),
+		Open: func(o notify.Options) (notify.Notifier, error) {
+			return New(PathSyscall, o)
+		},
+	})
 	return vs
 }
 
