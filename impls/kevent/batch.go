@@ -140,7 +140,7 @@ func (n *Notifier) batchAdd(cs []notify.Change) {
 			c.Err = fmt.Errorf("kevent add fd %d: %w", c.FD, os.ErrExist)
 			continue
 		}
-		st, err := n.k.attach(c.FD, c.In)
+		st, err := n.k.attach(c.FD, c.In, false)
 		if err != nil {
 			c.Err = fmt.Errorf("kevent add fd %d: %w", c.FD, err)
 			continue
@@ -154,6 +154,9 @@ func (n *Notifier) batchAdd(cs []notify.Change) {
 			n.levelFDs++
 		}
 		n.queueAdd(idx, ci, event)
+	}
+	if len(b.uk) > 0 {
+		n.k.harvest() // once for the run's attaches, before its kevents join the storages
 	}
 	n.sendAdds(cs, func(idx int) {
 		r := &n.regs[idx]

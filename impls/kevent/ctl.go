@@ -74,29 +74,14 @@ func (u *kuser) ctlBody(cmd int, ukevs []ukevent, sts []*storage) (int, error) {
 	}
 	switch cmd {
 	case ctlAdd:
-		rnum := 0
-		for i := range ukevs {
-			uk := ukevs[i]
-			var st *storage
-			if i < len(sts) {
-				st = sts[i]
-			}
-			if r, _ := u.addOne(&uk, st); r != addQueued {
-				ukevs[rnum] = uk
-				rnum++
-			}
-		}
-		return rnum, nil
-	case ctlModify, ctlRemove:
+		return u.addArray(ukevs, sts), nil
+	case ctlModify:
+		u.modifyArray(ukevs)
+		return 0, nil
+	case ctlRemove:
 		for i := range ukevs {
 			uk := &ukevs[i]
-			var err error
-			if cmd == ctlModify {
-				err = u.modifyOne(uk.ID, uk.Event, uk.ReqFlags)
-			} else {
-				err = u.removeOne(uk.ID)
-			}
-			if err != nil {
+			if u.removeOne(uk.ID) != nil {
 				uk.RetFlags |= retBroken
 			}
 			uk.RetFlags |= retDone
@@ -140,8 +125,24 @@ func (u *kuser) add(uk *ukevent, st *storage) (immediate bool, err error) {
 // queue's own storage and are never ready at add unless ALWAYS_QUEUE asks
 // for a requeue, whose callback always says ready.
 func (u *kuser) addOne(uk *ukevent, st *storage) (int, error) {
+	k, r, err := u.addBegin(uk, st)
+	if k == nil {
+		return r, err
+	}
+	u.pfd1[0] = unix.PollFd{Fd: int32(k.st.origin), Events: pollIn | pollOut | pollRdHup}
+	u.poll.poll(u.pfd1[:])
+	return u.addFinish(uk, k, uint32(uint16(u.pfd1[0].Revents)))
+}
+
+// addBegin registers the kevent on its storage and in the index. A poll
+// kevent comes back in flight (k != nil): its fd's state is asked for with
+// nothing locked — f_op->poll, a system call here — and addFinish decides.
+// The kevent is on its storage before that question, so activity after the
+// poll reaches it through storage_ready and activity before shows in the
+// poll: nothing slips between the two.
+func (u *kuser) addBegin(uk *ukevent, st *storage) (*kevent, int, error) {
 	if !typeAllowed(uk.Type) {
-		return addNotAllowed, nil
+		return nil, addNotAllowed, nil
 	}
 	if st == nil && uk.Type == typeUnotify {
 		// take30: the queue's own storage. A caller naming a storage of
@@ -150,17 +151,17 @@ func (u *kuser) addOne(uk *ukevent, st *storage) (int, error) {
 		st = u.ust
 	}
 	if st == nil {
-		return addFailed, ctlFail(uk, unix.EBADF, "kevent add fd %d: %w", int32(uk.ID), unix.EBADF)
+		return nil, addFailed, ctlFail(uk, unix.EBADF, "kevent add fd %d: %w", int32(uk.ID), unix.EBADF)
 	}
 	if uk.Type != st.typ {
 		// kbench's plumbing: the caller names the origin beside the
 		// ukevent; in the patch the type selects it, so this cannot happen.
-		return addFailed, ctlFail(uk, unix.EINVAL, "kevent add: type %d on a type %d origin: %w", uk.Type, st.typ, notify.ErrInvalid)
+		return nil, addFailed, ctlFail(uk, unix.EINVAL, "kevent add: type %d on a type %d origin: %w", uk.Type, st.typ, notify.ErrInvalid)
 	}
 	u.lockSt(st)
 	if _, dup := u.index[uk.ID]; dup {
 		u.unlockSt(st)
-		return addFailed, ctlFail(uk, unix.EEXIST, "kevent add id %#x: %w", uk.ID, os.ErrExist)
+		return nil, addFailed, ctlFail(uk, unix.EEXIST, "kevent add id %#x: %w", uk.ID, os.ErrExist)
 	}
 	k := u.pool.get()
 	k.uk = *uk
@@ -174,13 +175,19 @@ func (u *kuser) addOne(uk *ukevent, st *storage) (int, error) {
 			u.ready(k, checkVerdict(k, 0))
 		}
 		u.unlockSt(st)
-		return addQueued, nil
+		return nil, addQueued, nil
 	}
-	// The kevent is on its storage before we ask for the fd's state, so
-	// activity after the poll reaches it through storage_ready and activity
-	// before shows in the poll: nothing slips between the two.
-	revents := u.pollInFlight(k)
+	k.flags |= kInFlight
+	u.unlockSt(st)
+	return k, 0, nil
+}
+
+// addFinish ends a poll kevent's ADD given its fd's state.
+func (u *kuser) addFinish(uk *ukevent, k *kevent, revents uint32) (int, error) {
+	st := k.st
+	u.lockSt(st)
 	if revents&pollNval != 0 {
+		k.flags &^= kInFlight | kRequeue
 		u.finish(k)
 		u.unlockSt(st)
 		return addFailed, ctlFail(uk, unix.EBADF, "kevent add fd %d: %w", st.origin, unix.EBADF)
@@ -192,6 +199,7 @@ func (u *kuser) addOne(uk *ukevent, st *storage) (int, error) {
 		return addQueued, nil
 	}
 	if revents&k.uk.Event != 0 {
+		k.flags &^= kInFlight | kRequeue
 		*uk = k.uk
 		uk.RetFlags |= retDone
 		u.finish(k)
@@ -201,6 +209,72 @@ func (u *kuser) addOne(uk *ukevent, st *storage) (int, error) {
 	u.settle(k)
 	u.unlockSt(st)
 	return addQueued, nil
+}
+
+// addArray is kevent_user_ctl_add: the entries handed back (ready at once,
+// failed, not allowed) move to the front of ukevs, in order, and their
+// number is returned. The poll kevents of a run of entries with distinct
+// ids ask for their fds' state in one ppoll (the kernel's f_op->poll calls
+// cost no kernel entry; the emulation's should not cost one each). An id
+// repeated in the array, or a unotify kevent after a poll one, starts a new
+// run, so each entry sees the ones before it completed and kevents reach
+// the ready list in array order, as with the patch's one-by-one loop.
+func (u *kuser) addArray(user []ukevent, sts []*storage) int {
+	// The kernel's copy (kevent_get_user): entries are processed there and
+	// only the handed-back ones are copied out, so the user's array past
+	// them keeps what it held.
+	ukevs := append(u.addUk[:0], user...)
+	res := u.addRes[:0]
+	for start := 0; start < len(ukevs); {
+		end := start
+		clear(u.addIDs)
+		ks := u.addKs[:0]
+		pfds := u.addPfds[:0]
+		for ; end < len(ukevs); end++ {
+			id := ukevs[end].ID
+			if _, dup := u.addIDs[id]; dup {
+				break
+			}
+			if len(pfds) > 0 && ukevs[end].Type == typeUnotify {
+				break // it may queue at once: not ahead of the poll kevents before it
+			}
+			u.addIDs[id] = struct{}{}
+			var st *storage
+			if end < len(sts) {
+				st = sts[end]
+			}
+			k, r, _ := u.addBegin(&ukevs[end], st)
+			ks = append(ks, k)
+			res = append(res, int8(r))
+			if k != nil {
+				pfds = append(pfds, unix.PollFd{Fd: int32(k.st.origin), Events: pollIn | pollOut | pollRdHup})
+			}
+		}
+		if len(pfds) > 0 {
+			u.poll.poll(pfds)
+		}
+		p := 0
+		for i, k := range ks {
+			if k == nil {
+				continue
+			}
+			r, _ := u.addFinish(&ukevs[start+i], k, uint32(uint16(pfds[p].Revents)))
+			res[start+i] = int8(r)
+			p++
+		}
+		clear(ks)
+		u.addKs, u.addPfds = ks[:0], pfds[:0]
+		start = end
+	}
+	rnum := 0
+	for i, r := range res {
+		if r != addQueued {
+			user[rnum] = ukevs[i]
+			rnum++
+		}
+	}
+	u.addRes, u.addUk = res[:0], ukevs[:0]
+	return rnum
 }
 
 // pollInFlight asks for k's fd state with the storage and the queue
@@ -262,22 +336,93 @@ func (u *kuser) modify(id uint64, event, req uint32) error {
 // Like take29 it does not put a oneshot kevent that already fired back on
 // its storage, and it leaves the user data alone.
 func (u *kuser) modifyOne(id uint64, event, req uint32) error {
+	k, err := u.modifyBegin(id, event, req)
+	if k == nil {
+		return err
+	}
+	u.pfd1[0] = unix.PollFd{Fd: int32(k.st.origin), Events: pollIn | pollOut | pollRdHup}
+	u.poll.poll(u.pfd1[:])
+	u.modifyFinish(k, uint32(uint16(u.pfd1[0].Revents)))
+	return nil
+}
+
+// modifyBegin replaces the kevent's mask and flags; a poll kevent comes
+// back in flight for its fd's state (see addBegin), any other is requeued
+// at once (its callback needs no state).
+func (u *kuser) modifyBegin(id uint64, event, req uint32) (*kevent, error) {
 	k := u.lookupSt(id)
 	if k == nil {
-		return fmt.Errorf("kevent modify id %#x: %w", id, errNoKevent)
+		return nil, fmt.Errorf("kevent modify id %#x: %w", id, errNoKevent)
 	}
 	st := k.st
 	k.uk.Event = event
 	k.uk.ReqFlags = req
 	k.uk.RetFlags = 0
-	var revents uint32
-	if st.typ == typePoll {
-		revents = u.pollInFlight(k)
+	if st.typ != typePoll {
+		u.ready(k, checkVerdict(k, 0))
+		u.unlockSt(st)
+		return nil, nil
 	}
+	k.flags |= kInFlight
+	u.unlockSt(st)
+	return k, nil
+}
+
+func (u *kuser) modifyFinish(k *kevent, revents uint32) {
+	st := k.st
+	u.lockSt(st)
 	u.ready(k, checkVerdict(k, revents))
 	u.settle(k)
 	u.unlockSt(st)
-	return nil
+}
+
+// modifyArray is kevent_user_ctl_modify, its poll kevents' states asked
+// for in one ppoll per run, runs cut as addArray's are.
+func (u *kuser) modifyArray(ukevs []ukevent) {
+	for start := 0; start < len(ukevs); {
+		end := start
+		clear(u.addIDs)
+		ks := u.addKs[:0]
+		pfds := u.addPfds[:0]
+		for ; end < len(ukevs); end++ {
+			uk := &ukevs[end]
+			if _, dup := u.addIDs[uk.ID]; dup {
+				break
+			}
+			if len(pfds) > 0 && u.typeOf(uk.ID) != typePoll {
+				break // requeued at once: not ahead of the poll kevents before it
+			}
+			u.addIDs[uk.ID] = struct{}{}
+			k, err := u.modifyBegin(uk.ID, uk.Event, uk.ReqFlags)
+			if err != nil {
+				uk.RetFlags |= retBroken
+			}
+			uk.RetFlags |= retDone
+			if k != nil {
+				ks = append(ks, k)
+				pfds = append(pfds, unix.PollFd{Fd: int32(k.st.origin), Events: pollIn | pollOut | pollRdHup})
+			}
+		}
+		if len(pfds) > 0 {
+			u.poll.poll(pfds)
+		}
+		for i, k := range ks {
+			u.modifyFinish(k, uint32(uint16(pfds[i].Revents)))
+		}
+		clear(ks)
+		u.addKs, u.addPfds = ks[:0], pfds[:0]
+		start = end
+	}
+}
+
+// typeOf is kevent id's type, or 0 if there is none.
+func (u *kuser) typeOf(id uint64) uint32 {
+	u.lock()
+	defer u.unlock()
+	if k := u.index[id]; k != nil {
+		return k.st.typ
+	}
+	return 0
 }
 
 // remove is KEVENT_CTL_REMOVE of one kevent.

@@ -62,7 +62,7 @@ func (n *Notifier) addFD(fd int, token uint64, in notify.Interest, tr notify.Tri
 	// storage before our kevent joins it: epoll queues a first report for
 	// an fd that is ready when added, and addKevent's own check reports
 	// that readiness (the kernel does both under the storage's lock).
-	st, err := n.k.attach(fd, in)
+	st, err := n.k.attach(fd, in, true)
 	if err != nil {
 		return fmt.Errorf("kevent add fd %d: %w", fd, err)
 	}

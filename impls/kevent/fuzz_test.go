@@ -506,6 +506,10 @@ func FuzzAgainstModel(f *testing.F) {
 	f.Add([]byte{0, 0, 9, 0, 3, 0, 0, 0, 1, 0x04, 0, 0, 0, 0, 1, 0, 0, 1, 0, 7, 1, 0, 0,
 		9, 3, 2, 0, 0, 0, 1, 0, 0, 5, 0, 0, 1, 0, 0, 9, 2, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0,
 		9, 1, 1, 0, 0, 0, 1, 0, 0, 11, 10, 3, 10, 3})
+	// An array MODIFY of a ready poll kevent, then a unotify one: they
+	// reach the ready list in array order.
+	f.Add([]byte{0, 0, 5, 0, 1, 0, 0, 2, 0, 1, 0x14, 0, 6, 7, 0, 1, 0, 0, 1, 0x04, 0,
+		9, 2, 2, 0, 2, 0, 1, 0x04, 0, 1, 0, 0, 1, 0x04, 0, 6, 7})
 	rng := rand.New(rand.NewPCG(2006, 12))
 	for range 100 {
 		b := make([]byte, 16+rng.IntN(240))

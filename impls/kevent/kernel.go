@@ -127,10 +127,11 @@ func (k *Kernel) queueClosed() {
 
 // attach returns fd's storage, creating it (and registering the fd with
 // the hook) for its first kevent, and widening the hook's interest if in
-// asks for more. Before it returns, every report the hook had for the fd
-// has reached the storage (harvest): the caller's kevent, not yet on it,
-// then sees only what comes after, plus what its own poll finds.
-func (k *Kernel) attach(fd int, in notify.Interest) (*storage, error) {
+// asks for more. Before it returns (with harvest; a batch harvests once
+// after all its attaches), every report the hook had for the fd has
+// reached the storage: the caller's kevent, not yet on it, then sees only
+// what comes after, plus what its own poll finds.
+func (k *Kernel) attach(fd int, in notify.Interest, harvest bool) (*storage, error) {
 	k.mu.Lock()
 	if k.closed {
 		k.mu.Unlock()
@@ -178,7 +179,9 @@ func (k *Kernel) attach(fd int, in notify.Interest) (*storage, error) {
 	o.refs++
 	st := o.st
 	k.mu.Unlock()
-	h.harvest()
+	if harvest {
+		h.harvest()
+	}
 	return st, nil
 }
 

@@ -90,6 +90,12 @@ type kuser struct {
 	pfds     []unix.PollFd
 	deferred []*kevent
 	pfd1     [1]unix.PollFd
+	// ADD array scratch (collector only).
+	addIDs  map[uint64]struct{}
+	addKs   []*kevent
+	addPfds []unix.PollFd
+	addRes  []int8
+	addUk   []ukevent
 }
 
 // ringSlotSize is a zach slot: the ownership header and one ukevent.
@@ -97,7 +103,7 @@ const ringSlotSize = ring.OwnedHeader + ukeventSize
 
 func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
 	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p,
-		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1}
+		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, addIDs: make(map[uint64]struct{})}
 	switch m {
 	case modeZach:
 		r, err := ring.NewOwned(ringSlots, ringSlotSize)
