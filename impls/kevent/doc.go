@@ -50,7 +50,9 @@
 // plumbing (the hook thread's epoll calls, the ppoll that stands for
 // f_op->poll at ADD/MODIFY/LAST_CHECK, the poll fd's eventfd) as CallHook.
 // Reading Zach's ring costs nothing, and the counters show it. An array
-// kevent_ctl is one kernel entry however many ukevents it carries.
+// kevent_ctl is one kernel entry however many ukevents it carries, and the
+// f_op->poll calls of its poll kevents are one ppoll per run of the array
+// (in the kernel they are indirect calls, no entry at all).
 //
 // # Sources and triggers
 //
