@@ -27,6 +27,7 @@ var Churn = Workload{
 	Params: []Param{
 		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
 		{Name: "ctl_every", Default: 1, Quick: 1, Help: "one churn operation per this many collected events, alternately Modify with a new token and Remove+Add"},
+		{Name: "ctl_batch", Default: 64, Quick: 64, Min: 1, Max: churnBatch, Help: "oneshot fd re-arms of one collected batch per control call for backends that take arrays (notify.Batcher: kevent_ctl); 1 is one call per re-arm, as the others always make"},
 	},
 }
 
@@ -76,9 +77,13 @@ func runChurn(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	res.Params = cfg.baseParams(v)
 	res.Params["sources"] = strconv.Itoa(S)
 	res.Params["ctl_every"] = strconv.Itoa(every)
+	res.Params["ctl_batch"] = strconv.Itoa(cfg.param(Churn, "ctl_batch"))
 	res.Params["batch"] = strconv.Itoa(churnBatch)
 	if S < 1 || every < 1 {
 		return fail(res, fmt.Errorf("sources %d and ctl_every %d must both be at least 1", S, every))
+	}
+	if b := cfg.param(Churn, "ctl_batch"); b < 1 || b > churnBatch {
+		return fail(res, fmt.Errorf("ctl_batch %d outside [1, %d]", b, churnBatch))
 	}
 	out := make(chan results.Result, 1)
 	go func() { out <- churnConsumer(ctx, v, cfg, S, every, res) }()
@@ -118,6 +123,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 	defer close(orders)
 
 	c := newChurnCollector(n, src, sh, v.Trigger, cfg.Wait, every)
+	c.cb = newCtlBatcher(n, cfg.param(Churn, "ctl_batch"))
 	hasHook := hasHook(n)
 	var stale uint64
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
@@ -211,6 +217,7 @@ type churnDone struct {
 }
 
 type churnCollector struct {
+	cb     *ctlBatcher // the batch's oneshot re-arms
 	n      notify.Notifier
 	src    *sourceSet
 	sh     *churnShared
@@ -233,7 +240,7 @@ type churnCollector struct {
 
 func newChurnCollector(n notify.Notifier, src *sourceSet, sh *churnShared, trig notify.Trigger, wait string, every int) *churnCollector {
 	S := len(src.busy)
-	return &churnCollector{n: n, src: src, sh: sh, trig: trig, wait: wait, every: every,
+	return &churnCollector{cb: newCtlBatcher(n, 1), n: n, src: src, sh: sh, trig: trig, wait: wait, every: every,
 		events: make([]notify.Event, churnBatch), gen: make([]uint32, S), done: make([]churnDone, 0, churnBatch)}
 }
 
@@ -310,13 +317,18 @@ func (c *churnCollector) collect(timeout time.Duration) (int, error) {
 		return k, nil
 	}
 	t0 := clock.Now()
-	for _, d := range c.done {
-		i := int(d.i)
-		if c.trig == notify.Oneshot {
-			if err := c.modify(i); err != nil {
-				return k, fmt.Errorf("re-arm source %d: %w", i, err)
+	if c.trig == notify.Oneshot {
+		for _, d := range c.done {
+			if err := c.rearm(int(d.i)); err != nil {
+				return k, fmt.Errorf("re-arm source %d: %w", d.i, err)
 			}
 		}
+		if err := c.cb.flush(); err != nil {
+			return k, fmt.Errorf("re-arm sources: %w", err)
+		}
+	}
+	for _, d := range c.done {
+		i := int(d.i)
 		// A notification with nothing to take leaves the source with the
 		// producer: its firing is on the way and will be reported.
 		if d.took {
@@ -364,6 +376,15 @@ func (c *churnCollector) modify(i int) error {
 		return c.src.us.ModifyUser(c.src.ids[i], tok, c.trig)
 	}
 	return c.n.Modify(c.src.fds[i], tok, notify.Readable, c.trig)
+}
+
+// rearm re-arms oneshot source i, an fd one through the batcher.
+func (c *churnCollector) rearm(i int) error {
+	if c.src.kind == notify.SourceUser {
+		return c.modify(i)
+	}
+	c.ops++
+	return c.cb.do(notify.Change{Op: notify.OpModify, FD: c.src.fds[i], Token: churnToken(c.gen[i], i), In: notify.Readable, Tr: c.trig})
 }
 
 // retoken gives the next source a new token in place, while the producer

@@ -26,6 +26,7 @@ var Scale = Workload{
 	Params: []Param{
 		{Name: "n_max", Default: 10000, Quick: 1000, Help: "largest N: points 100, 1000, 10000, … up to n_max (100000 adds the 100k point); fd sources are capped by RLIMIT_NOFILE"},
 		{Name: "n_active", Default: 16, Quick: 16, Help: "sources the producer fires, spread evenly over the N"},
+		{Name: "ctl_batch", Default: 64, Quick: 64, Min: 1, Max: 4096, Help: "fd registrations per control call for backends that take arrays (notify.Batcher: kevent_ctl); 1 is one call per add, modify or remove, as the others always make"},
 	},
 }
 
@@ -66,9 +67,13 @@ func runScale(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	res.Params = cfg.baseParams(v)
 	res.Params["n_max"] = strconv.Itoa(nmax)
 	res.Params["n_active"] = strconv.Itoa(active)
+	res.Params["ctl_batch"] = strconv.Itoa(cfg.param(Scale, "ctl_batch"))
 	res.Params["batch"] = strconv.Itoa(scaleBatch)
 	if nmax < 1 || active < 1 {
 		return fail(res, fmt.Errorf("n_max %d and n_active %d must both be at least 1", nmax, active))
+	}
+	if b := cfg.param(Scale, "ctl_batch"); b < 1 || b > 4096 {
+		return fail(res, fmt.Errorf("ctl_batch %d outside [1, 4096]", b))
 	}
 	pts := scalePoints(nmax)
 	for _, n := range pts {
@@ -170,6 +175,7 @@ func scaleConsumer(ctx context.Context, v notify.Variant, cfg Config, pts []int,
 // scalePoint is one N: its sources, the active subset the producer fires
 // (through fan-in's producer and collector), and the timed registration.
 type scalePoint struct {
+	cb      *ctlBatcher
 	want, n int // the point's label and the N it runs with
 	trig    notify.Trigger
 	nt      notify.Notifier
@@ -249,6 +255,7 @@ func (p *scalePoint) run(ctx context.Context, v notify.Variant, cfg Config, samp
 		}
 	}
 	p.c = &faninCollector{n: nt, src: p.src, wait: cfg.Wait, events: p.events[:scaleBatch]}
+	p.cb = newCtlBatcher(nt, cfg.param(Scale, "ctl_batch"))
 
 	orders := make(chan repOrder)
 	reports := make(chan repReport, 1) // buffered: the producer reports, then wakes a sleeping consumer
@@ -341,48 +348,111 @@ func (p *scalePoint) rep(d time.Duration, orders chan<- repOrder, reports <-chan
 }
 
 func (p *scalePoint) addAll() error {
+	if p.cb == nil {
+		p.cb = newCtlBatcher(p.nt, 1) // a point made without run: one call per change
+	}
 	for j := 0; j < p.n; j++ {
 		var err error
 		if p.us != nil {
 			p.ids[j], err = p.us.AddUser(p.tok[j], p.trig)
 		} else {
-			err = p.nt.Add(p.fds[j], p.tok[j], notify.Readable, p.trig)
+			err = p.cb.do(notify.Change{Op: notify.OpAdd, FD: p.fds[j], Token: p.tok[j], In: notify.Readable, Tr: p.trig})
 		}
 		if err != nil {
 			return naOr(fmt.Errorf("add source %d of %d: %w", j, p.n, err))
 		}
 	}
+	if err := p.cb.flush(); err != nil {
+		return naOr(fmt.Errorf("add sources: %w", err))
+	}
 	return p.flush()
 }
 
 func (p *scalePoint) modifyAll() error {
+	if p.cb == nil {
+		p.cb = newCtlBatcher(p.nt, 1) // a point made without run: one call per change
+	}
 	for j := 0; j < p.n; j++ {
 		var err error
 		if p.us != nil {
 			err = p.us.ModifyUser(p.ids[j], p.tok[j], p.trig)
 		} else {
-			err = p.nt.Modify(p.fds[j], p.tok[j], notify.Readable, p.trig)
+			err = p.cb.do(notify.Change{Op: notify.OpModify, FD: p.fds[j], Token: p.tok[j], In: notify.Readable, Tr: p.trig})
 		}
 		if err != nil {
 			return fmt.Errorf("modify source %d of %d: %w", j, p.n, err)
 		}
 	}
+	if err := p.cb.flush(); err != nil {
+		return fmt.Errorf("modify sources: %w", err)
+	}
 	return p.flush()
 }
 
 func (p *scalePoint) removeAll() error {
+	if p.cb == nil {
+		p.cb = newCtlBatcher(p.nt, 1) // a point made without run: one call per change
+	}
 	for j := 0; j < p.n; j++ {
 		var err error
 		if p.us != nil {
 			err = p.us.RemoveUser(p.ids[j])
 		} else {
-			err = p.nt.Remove(p.fds[j])
+			err = p.cb.do(notify.Change{Op: notify.OpRemove, FD: p.fds[j]})
 		}
 		if err != nil {
 			return fmt.Errorf("remove source %d of %d: %w", j, p.n, err)
 		}
 	}
+	if err := p.cb.flush(); err != nil {
+		return fmt.Errorf("remove sources: %w", err)
+	}
 	return p.flush()
+}
+
+// ctlBatcher hands fd registration changes to a backend with
+// notify.Batcher (kevent_ctl's arrays) size at a time; without one, or
+// with size 1, each change is its own Add, Modify or Remove call.
+type ctlBatcher struct {
+	n  notify.Notifier
+	b  notify.Batcher
+	cs []notify.Change
+}
+
+func newCtlBatcher(n notify.Notifier, size int) *ctlBatcher {
+	c := &ctlBatcher{n: n}
+	if b, ok := n.(notify.Batcher); ok && size > 1 {
+		c.b, c.cs = b, make([]notify.Change, 0, size)
+	}
+	return c
+}
+
+func (c *ctlBatcher) do(ch notify.Change) error {
+	if c.b == nil {
+		switch ch.Op {
+		case notify.OpAdd:
+			return c.n.Add(ch.FD, ch.Token, ch.In, ch.Tr)
+		case notify.OpModify:
+			return c.n.Modify(ch.FD, ch.Token, ch.In, ch.Tr)
+		default:
+			return c.n.Remove(ch.FD)
+		}
+	}
+	c.cs = append(c.cs, ch)
+	if len(c.cs) == cap(c.cs) {
+		return c.flush()
+	}
+	return nil
+}
+
+// flush sends what do gathered.
+func (c *ctlBatcher) flush() error {
+	if len(c.cs) == 0 {
+		return nil
+	}
+	err := c.b.Batch(c.cs)
+	c.cs = c.cs[:0]
+	return err
 }
 
 // flush hands queued registrations to the kernel and reaps what the

@@ -29,7 +29,11 @@ func BenchmarkFanIn(b *testing.B) {
 		// The hook thread stands in for the writer's kernel context: with
 		// the producer, on CPU 0.
 		open := func() (notify.Notifier, error) { return New(p, notify.Options{HelperCPU: 0}) }
+		direct := func() (notify.Notifier, error) {
+			return New(p, notify.Options{HelperCPU: 0, Params: map[string]int{ParamFireDirect: 1}})
+		}
 		b.Run(p.String()+"-user", func(b *testing.B) { fanIn(b, open, false) })
+		b.Run(p.String()+"-user-direct", func(b *testing.B) { fanIn(b, direct, false) })
 		b.Run(p.String()+"-fd", func(b *testing.B) { fanIn(b, open, true) })
 	}
 }

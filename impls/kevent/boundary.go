@@ -30,17 +30,19 @@ const (
 	futexWakePrivate = 1 | 128 // FUTEX_WAKE | FUTEX_PRIVATE_FLAG
 )
 
-// futexWait sleeps while *w == val, at most d (d < 0: no limit). EINTR,
-// EAGAIN (the word changed first) and ETIMEDOUT all just return: callers
-// re-check their condition under the queue lock.
-func futexWait(w *atomic.Uint32, val uint32, d time.Duration) {
+// futexWait sleeps while *w == val, at most d (d < 0: no limit), and
+// returns the errno: EAGAIN (the word changed first) and ETIMEDOUT make the
+// caller re-check its condition under the queue lock; EINTR (a signal)
+// ends the emulated kevent wait as take29's interruptible sleep ended.
+func futexWait(w *atomic.Uint32, val uint32, d time.Duration) unix.Errno {
 	var tsp unsafe.Pointer
 	var ts unix.Timespec
 	if d >= 0 {
 		ts = unix.NsecToTimespec(int64(d))
 		tsp = unsafe.Pointer(&ts)
 	}
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitPrivate, uintptr(val), uintptr(tsp), 0, 0)
+	_, _, e := unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWaitPrivate, uintptr(val), uintptr(tsp), 0, 0)
+	return e
 }
 
 // futexWake wakes one sleeper on w.

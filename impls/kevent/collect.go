@@ -20,6 +20,13 @@ import (
 // unlocked; the batch's kevents are in flight meanwhile (see ready). Level
 // kevents requeued by completeReady go back on the lists only when the
 // collection is over, so one collection reports each of them once.
+//
+// In take29 mode each delivered kevent is first copied into the ring, as
+// take29's kevent_dequeue_ready does for kevent_get_events and
+// kevent_wait alike (kevent_copy_ring); a full ring leaves
+// KEVENT_RET_COPY_FAILED in its ret_flags, where it stays until ET's
+// completion or a MODIFY clears them. kevent_wait asks for no more than the
+// ring has room for, so only kevent_get_events can see it.
 func (u *kuser) collect(out []ukevent) int {
 	got := 0
 	deferred := u.deferred[:0]
@@ -66,6 +73,9 @@ func (u *kuser) collect(out []ukevent) int {
 					continue
 				}
 			}
+			if u.mode == modeTake29 && !u.t29.Put(ukeventBytes(&k.uk)) {
+				k.uk.RetFlags |= retCopyFailed
+			}
 			out[got] = k.uk
 			got++
 			freed := k.uk.ReqFlags&reqOneshot != 0
@@ -83,7 +93,11 @@ func (u *kuser) collect(out []ukevent) int {
 	}
 	clear(deferred)
 	u.deferred = deferred[:0]
+	reap := len(u.reap) > 0
 	u.unlock()
+	if reap {
+		u.reapDead()
+	}
 	return got
 }
 
@@ -93,20 +107,20 @@ func (u *kuser) collect(out []ukevent) int {
 // notify contract needs min). It returns the kevents delivered into buf and
 // whether a Wake (need_exit) ended the call.
 //
+// A signal ends the sleep as in take29 (wait_event_interruptible_timeout):
+// the call returns what is ready then, possibly fewer than min; user space
+// restarts it (the Notifier's Wait does, with a new kernel entry). With a
+// take29 ring the sleep also waits for ring space, as take29's did.
+//
 // Its kernel entry is getppid if it returns without sleeping, otherwise the
 // FUTEX_WAIT that puts it to sleep; both count as CallWait. In zach mode the
 // call also returns as soon as the ring holds a record the consumer has not
 // taken, because those records never pass through here.
 func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int, woke bool) {
-	return u.waitLoop(buf, min, timeout, -1)
-}
-
-// waitLoop is the shared body of kevent_get_events and kevent_wait: collect
-// into buf, sleep while fewer than min are delivered. oldUidx >= 0 is
-// kevent_wait's old_uidx: a commit that moved the ring's uidx away from it
-// ends the wait too.
-func (u *kuser) waitLoop(buf []ukevent, min int, timeout time.Duration, oldUidx int64) (n int, woke bool) {
-	entered := false
+	if u.nonblock {
+		timeout = 0 // O_NONBLOCK: take29 skips the wait altogether
+	}
+	entered, intr := false, false
 	var deadline int64
 	if timeout > 0 {
 		deadline = clock.Now() + int64(timeout)
@@ -118,13 +132,12 @@ func (u *kuser) waitLoop(buf []ukevent, min int, timeout time.Duration, oldUidx 
 			u.needExit = false
 			woke = true
 		}
-		if n >= min || n == len(buf) || woke || u.closed || timeout == 0 ||
-			(oldUidx >= 0 && uint32(oldUidx) != u.t29.Uidx()) ||
+		if n >= min || n == len(buf) || woke || intr || u.closed || timeout == 0 ||
 			(u.mode == modeZach && !u.zring.Drained()) {
 			u.unlock()
 			break
 		}
-		if u.readyNum > 0 {
+		if u.readyNum > 0 && (u.mode != modeTake29 || u.t29.Space() > 0) {
 			u.unlock()
 			continue
 		}
@@ -135,20 +148,28 @@ func (u *kuser) waitLoop(buf []ukevent, min int, timeout time.Duration, oldUidx 
 				break
 			}
 		}
-		u.sleeping = true
-		// Pairs with wakeLocked's Store(0): set under the lock, before any
-		// producer can see sleeping.
-		u.futex.Store(1)
-		u.unlock()
-		u.calls.Inc(notify.CallWait)
 		entered = true
-		futexWait(&u.futex, 1, wait)
-		u.lock()
-		u.sleeping = false
-		u.unlock()
+		intr = u.sleepLocked(wait)
 	}
 	if !entered {
 		sysEnter(u.calls, notify.CallWait)
 	}
 	return n, woke
+}
+
+// sleepLocked sleeps on the queue's futex for at most wait (negative: no
+// limit); called with mu held, it returns with mu released, reporting
+// whether a signal (EINTR) ended the sleep.
+func (u *kuser) sleepLocked(wait time.Duration) (interrupted bool) {
+	u.sleeping = true
+	// Pairs with wakeLocked's Store(0): set under the lock, before any
+	// producer can see sleeping.
+	u.futex.Store(1)
+	u.unlock()
+	u.calls.Inc(notify.CallWait)
+	interrupted = u.sleep(&u.futex, 1, wait) == unix.EINTR
+	u.lock()
+	u.sleeping = false
+	u.unlock()
+	return interrupted
 }

@@ -145,7 +145,7 @@ func TestAddReadyAtOnce(t *testing.T) {
 	q.sim.state[2] = pollIn
 	uk := ukevent{ID: 1, Type: typePoll, Event: pollIn | pollOut}
 	imm, err := q.u.add(&uk, q.st[2])
-	if err != nil || !imm || uk.RetFlags&retDone == 0 || uk.RetData[0] != pollIn {
+	if err != nil || !imm || uk.RetFlags&retDone == 0 || uk.RetData[0] != 0 {
 		t.Fatalf("ready at add: immediate %v err %v %+v; want the kevent back with DONE", imm, err, uk)
 	}
 	if len(q.u.index) != 0 || len(q.st[2].list) != 0 {
@@ -159,7 +159,7 @@ func TestAddReadyAtOnce(t *testing.T) {
 	q.expect("unotify", q.get(8), 3)
 	q.sim.state[3] = pollNval
 	uk = ukevent{ID: 5, Type: typePoll, Event: pollIn}
-	if _, err := q.u.add(&uk, q.st[3]); !errors.Is(err, unix.EBADF) || uk.RetFlags != retBroken|retDone || uk.RetData[1] != uint32(unix.EBADF) {
+	if _, err := q.u.add(&uk, q.st[3]); !errors.Is(err, unix.EBADF) || uk.RetFlags != retBroken|retDone || int32(uk.RetData[1]) != -int32(unix.EBADF) {
 		t.Errorf("add on a closed fd: %v %+v, want EBADF with BROKEN|DONE", err, uk)
 	}
 	uk = ukevent{ID: 2, Type: typePoll, Event: pollIn}
@@ -224,11 +224,11 @@ func TestRemoveReadyNeverDelivered(t *testing.T) {
 func TestCtlReady(t *testing.T) {
 	q := newTQ(t, modeSyscall, 4)
 	q.add(1, 2, pollIn, reqET) // a poll kevent, its fd quiet
-	if err := q.u.markReady(1); err != nil {
+	if err := q.u.markReady(1, notify.CallCtl); err != nil {
 		t.Fatal(err)
 	}
 	q.expect("KEVENT_CTL_READY", q.get(8), 1)
-	if err := q.u.markReady(9); !errors.Is(err, os.ErrNotExist) {
+	if err := q.u.markReady(9, notify.CallCtl); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("READY of an unknown id = %v", err)
 	}
 }

@@ -46,6 +46,10 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.addFD(fd, token, in, tr)
+}
+
+func (n *Notifier) addFD(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
 	event, req, err := fdFlags(in, tr)
 	if err != nil {
 		return err
@@ -53,29 +57,20 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if _, ok := n.byFD[fd]; ok {
 		return fmt.Errorf("kevent add fd %d: %w", fd, os.ErrExist)
 	}
-	h, err := n.ensureHook()
+	// The fd's storage, shared with every queue of the Kernel watching it.
+	// attach has handed every report the hook held for the fd to the
+	// storage before our kevent joins it: epoll queues a first report for
+	// an fd that is ready when added, and addKevent's own check reports
+	// that readiness (the kernel does both under the storage's lock).
+	st, err := n.k.attach(fd, in, true)
 	if err != nil {
-		return err
+		return fmt.Errorf("kevent add fd %d: %w", fd, err)
 	}
 	idx := n.allocReg()
 	r := &n.regs[idx]
-	st := &storage{origin: fd, typ: typePoll, gen: r.gen + 1}
-	n.tab.store(idx, st)
-	if err := h.register(fd, keventID(idx, st.gen), in); err != nil {
-		n.tab.store(idx, nil)
-		n.freeReg(idx)
-		return fmt.Errorf("kevent add fd %d: hook epoll_ctl: %w", fd, err)
-	}
-	// epoll queues a first report for an fd that is ready when added. Take
-	// it now, while the storage has no kevent to make ready: addKevent's
-	// own check reports that readiness, and the hook's late report of it
-	// would be a second event for one edge (the kernel does both under the
-	// storage's lock).
-	h.harvest()
 	*r = reg{live: true, gen: r.gen, fd: fd, token: token, in: in, tr: tr, req: req, st: st}
 	if err := n.addKevent(idx, event); err != nil {
-		h.unregister(fd)
-		n.tab.store(idx, nil)
+		n.k.detach(fd)
 		n.freeReg(idx)
 		return err
 	}
@@ -96,6 +91,10 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.modifyFD(fd, token, in, tr)
+}
+
+func (n *Notifier) modifyFD(fd int, token uint64, in notify.Interest, tr notify.Trigger) error {
 	event, req, err := fdFlags(in, tr)
 	if err != nil {
 		return err
@@ -116,11 +115,9 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 			n.u.remove(keventID(idx, r.gen))
 			r.kev = false
 		}
-		h := n.hook.Load()
-		if err := h.reregister(fd, keventID(idx, r.st.gen), in); err != nil {
-			return fmt.Errorf("kevent modify fd %d: hook epoll_ctl: %w", fd, err)
+		if err := n.k.widen(fd, in); err != nil {
+			return fmt.Errorf("kevent modify fd %d: %w", fd, err)
 		}
-		h.harvest()
 	}
 	if old := r.tr; old != tr {
 		if old == notify.Level {
@@ -142,7 +139,7 @@ func (n *Notifier) rearm(idx int, token uint64, in notify.Interest, tr notify.Tr
 		r.kev = false
 	}
 	if r.kev {
-		err := n.u.modify(keventID(idx, r.gen), event, req)
+		err := n.u.modify(keventID(idx, r.gen), event, req|n.reqExtra)
 		if err == nil {
 			return nil
 		}
@@ -163,6 +160,10 @@ func (n *Notifier) Remove(fd int) error {
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	return n.removeFD(fd)
+}
+
+func (n *Notifier) removeFD(fd int) error {
 	idx, ok := n.byFD[fd]
 	if !ok {
 		return fmt.Errorf("kevent remove fd %d: %w", fd, os.ErrNotExist)
@@ -175,12 +176,9 @@ func (n *Notifier) Remove(fd int) error {
 		n.levelFDs--
 	}
 	var err error
-	if h := n.hook.Load(); h != nil {
-		if e := h.unregister(fd); e != nil {
-			err = fmt.Errorf("kevent remove fd %d: hook epoll_ctl: %w", fd, e)
-		}
+	if e := n.k.detach(fd); e != nil {
+		err = fmt.Errorf("kevent remove fd %d: %w", fd, e)
 	}
-	n.tab.store(idx, nil)
 	delete(n.byFD, fd)
 	n.freeReg(idx)
 	return err

@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -32,31 +34,47 @@ var fuzzSrcTypes = []uint32{typeUnotify, typeUnotify, typePoll, typePoll}
 
 // driver applies one decoded operation sequence to the implementation and
 // the model and fails at the first difference: a return value, an event
-// delivered (all 40 bytes, in order) or any kevent's state afterwards.
+// delivered (all 40 bytes, in order), whether a blocking wait slept, or any
+// kevent's state afterwards. Two queues share the four origins, so the
+// storages hold kevents of both.
 type driver struct {
 	t    testing.TB
 	m    *model
-	u    *kuser
+	us   []*kuser
 	sim  *simPoller
-	st   []*storage
+	st   []*storage // the shared origins, then each queue's own storage
 	data []byte
 	pos  int
 	buf  []ukevent
 	step int
+	q    int // the queue the current op works on
+	// slept: the injected sleep was called (it stands for a signal
+	// arriving while the collector sleeps: EINTR at once).
+	slept bool
 }
+
+const fuzzQueues = 2
 
 func newDriver(t testing.TB, md mode, slots int, data []byte) *driver {
 	var calls notify.Counters
 	sim := &simPoller{state: make([]uint32, len(fuzzSrcTypes))}
-	u, err := newKuser(md, &calls, sim, slots)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := &driver{t: t, m: newModel(md, fuzzSrcTypes, slots), u: u, sim: sim, data: data, buf: make([]ukevent, 64)}
-	d.m.state = sim.state // one readiness table for both sides
+	d := &driver{t: t, m: newModel(md, fuzzSrcTypes, fuzzQueues, slots), sim: sim, data: data, buf: make([]ukevent, 64)}
 	for i, ty := range fuzzSrcTypes {
 		d.st = append(d.st, &storage{origin: i, typ: ty})
 	}
+	for range fuzzQueues {
+		u, err := newKuser(md, &calls, sim, slots)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u.sleep = func(*atomic.Uint32, uint32, time.Duration) unix.Errno {
+			d.slept = true
+			return unix.EINTR
+		}
+		d.us = append(d.us, u)
+		d.st = append(d.st, u.ust)
+	}
+	copy(d.m.state, sim.state)
 	return d
 }
 
@@ -71,7 +89,7 @@ func (d *driver) next() byte {
 
 func (d *driver) fail(format string, args ...any) {
 	d.t.Helper()
-	d.t.Fatalf("mode %v step %d: %s", d.m.mode, d.step, fmt.Sprintf(format, args...))
+	d.t.Fatalf("mode %v step %d queue %d: %s", d.m.q[0].mode, d.step, d.q, fmt.Sprintf(format, args...))
 }
 
 // errno maps an implementation error to the model's vocabulary.
@@ -136,112 +154,205 @@ func (d *driver) sameEvents(what string, got, want []ukevent) {
 
 func (d *driver) op() {
 	d.step++
-	switch d.next() % 9 {
+	b := d.next()
+	d.q = int(b>>4) % fuzzQueues
+	u, mq := d.us[d.q], d.m.q[d.q]
+	md := mq.mode
+	switch b & 0x0f % 12 {
 	case 0, 8: // ADD
 		id := uint64(d.next()%8) + 1
 		src := int(d.next() % 4)
 		ty := fuzzSrcTypes[src]
-		if d.next()%16 == 15 {
+		switch d.next() % 16 {
+		case 15:
 			ty = fuzzSrcTypes[(src+2)%4] // wrong type for the origin: EINVAL
+		case 14:
+			ty = 7 // a type with no callbacks: handed back untouched
 		}
 		uk := ukevent{ID: id, Type: ty, Event: d.event(src), ReqFlags: d.reqFlags(), User: uint64(d.next())}
 		mu := uk
-		imm, err := d.u.add(&uk, d.st[src])
-		mimm, merr := d.m.add(&mu, src)
-		if imm != mimm || errno(err) != merr || uk != mu {
-			d.fail("ADD %+v: (%v, %v) %+v, model (%v, %v) %+v", mu, imm, err, uk, mimm, merr, mu)
+		imm, err := u.add(&uk, d.st[src])
+		r, merr := mq.add(&mu, src)
+		if r == mAddNotAllowed {
+			merr = unix.EINVAL
+		}
+		if imm != (r == mAddImmediate) || errno(err) != merr || uk != mu {
+			d.fail("ADD %+v: (%v, %v) %+v, model (%v, %v) %+v", mu, imm, err, uk, r, merr, mu)
 		}
 	case 1: // MODIFY
 		id := uint64(d.next()%8) + 1
 		src := 2
-		if k := d.m.kevs[id]; k != nil {
+		if k := mq.kevs[id]; k != nil {
 			src = k.src
 		}
-		ev, req := d.event(src), d.reqFlags()
-		if e, me := errno(d.u.modify(id, ev, req)), d.m.modify(id, ev, req); e != me {
+		ev, req := d.event(evSrc(src)), d.reqFlags()
+		if e, me := errno(u.modify(id, ev, req)), mq.modify(id, ev, req); e != me {
 			d.fail("MODIFY %d: %v, model %v", id, e, me)
 		}
 	case 2: // REMOVE
 		id := uint64(d.next()%8) + 1
-		if e, me := errno(d.u.remove(id)), d.m.remove(id); e != me {
+		if e, me := errno(u.remove(id)), mq.remove(id); e != me {
 			d.fail("REMOVE %d: %v, model %v", id, e, me)
 		}
 	case 3: // READY (ctl)
 		id := uint64(d.next()%8) + 1
-		if e, me := errno(d.u.markReady(id)), d.m.markReady(id); e != me {
+		if e, me := errno(u.markReady(id, notify.CallCtl)), mq.markReady(id); e != me {
 			d.fail("READY %d: %v, model %v", id, e, me)
 		}
-	case 4: // storage_ready
-		src := int(d.next() % 4)
-		mask := d.event(src)
-		d.u.storageReady(d.st[src], mask)
+	case 4: // storage_ready, on a shared origin or a queue's own storage
+		src := int(d.next() % 6)
+		mask := d.event(evSrc(src))
+		storageReady(d.st[src], mask, u.calls)
 		d.m.storageReady(src, mask)
 	case 5: // the poll source's state changes (no activity reported)
 		src := 2 + int(d.next()%2)
 		d.sim.state[src] = pollBits(d.next(), true)
+		d.m.state[src] = d.sim.state[src]
 	case 6: // collection call
 		max := 1 + int(d.next()%8)
-		if d.m.mode == modeTake29 {
-			d.wait29(max)
+		if md == modeTake29 {
+			d.wait29(max, false)
 			break
 		}
-		n, _ := d.u.getEvents(d.buf[:max], 0, 0)
-		d.sameEvents("get_events", d.buf[:n], d.m.collect(max))
+		n, _ := u.getEvents(d.buf[:max], 0, 0)
+		out, _, _ := mq.getEvents(max, 0, false)
+		d.sameEvents("get_events", d.buf[:n], out)
 	case 7:
-		switch d.m.mode {
-		case modeZach:
+		switch {
+		case md == modeZach:
 			d.zachRead(1 + int(d.next()%8))
-		case modeTake29:
+		case md == modeTake29 && d.next()%4 != 0:
 			d.commit29()
-		default:
-			n, _ := d.u.getEvents(d.buf[:64], 0, 0)
-			d.sameEvents("get_events", d.buf[:n], d.m.collect(64))
+		default: // take29: get_events copies into the ring too
+			n, _ := u.getEvents(d.buf[:64], 0, 0)
+			out, _, _ := mq.getEvents(64, 0, false)
+			d.sameEvents("get_events", d.buf[:n], out)
 		}
+	case 9: // kevent_ctl with an array
+		d.ctlArray()
+	case 10: // a blocking collection that a signal interrupts
+		max := 1 + int(d.next()%8)
+		if md == modeTake29 {
+			d.wait29(max, true)
+			break
+		}
+		d.slept = false
+		n, woke := u.getEvents(d.buf[:max], max, Forever)
+		out, mwoke, mslept := mq.getEvents(max, max, true)
+		d.sameEvents("blocking get_events", d.buf[:n], out)
+		if woke != mwoke || d.slept != mslept {
+			d.fail("blocking get_events: woke %v slept %v, model %v %v", woke, d.slept, mwoke, mslept)
+		}
+	case 11: // Wake: kevent_ctl(READY, 0)
+		if n, err := u.ctl(ctlReady, nil, nil); n != 0 || err != nil {
+			d.fail("READY with no entries: %d, %v", n, err)
+		}
+		mq.ctl(ctlReady, nil, nil)
 	}
 	d.compareState()
+}
+
+// Forever blocks (a signal ends it in the driver).
+const Forever = -1
+
+// evSrc is the source whose event vocabulary storage src uses (a queue's
+// own storage is a unotify one).
+func evSrc(src int) int {
+	if src >= len(fuzzSrcTypes) {
+		return 0
+	}
+	return src
+}
+
+// ctlArray: kevent_ctl(cmd, num) with entries that may fail, compared entry
+// for entry with the model after the call.
+func (d *driver) ctlArray() {
+	u, mq := d.us[d.q], d.m.q[d.q]
+	cmd := int(d.next() % 5) // 4: not a command
+	num := int(d.next() % 6)
+	ukevs := make([]ukevent, num)
+	var sts []*storage
+	var srcs []int
+	for i := range ukevs {
+		id := uint64(d.next()%8) + 1
+		src := int(d.next() % 4)
+		ty := fuzzSrcTypes[src]
+		flag := d.next()
+		if flag%8 == 7 {
+			ty = 7
+		}
+		ukevs[i] = ukevent{ID: id, Type: ty, Event: d.event(src), ReqFlags: d.reqFlags(), User: uint64(d.next())}
+		if flag%4 == 3 {
+			sts, srcs = append(sts, nil), append(srcs, -1) // unotify: the queue's storage; poll: EBADF
+		} else {
+			sts, srcs = append(sts, d.st[src]), append(srcs, src)
+		}
+	}
+	mukevs := append([]ukevent(nil), ukevs...)
+	n, err := u.ctl(cmd, ukevs, sts)
+	mn, merr := mq.ctl(cmd, mukevs, srcs)
+	if n != mn || errno(err) != merr {
+		d.fail("kevent_ctl(%d, %d): (%d, %v), model (%d, %v)", cmd, num, n, err, mn, merr)
+	}
+	for i := range ukevs {
+		if ukevs[i] != mukevs[i] {
+			d.fail("kevent_ctl(%d, %d): entry %d is %+v, model %+v", cmd, num, i, ukevs[i], mukevs[i])
+		}
+	}
 }
 
 func (d *driver) zachRead(max int) {
 	var got []ukevent
 	var uk ukevent
-	for len(got) < max && d.u.zachNext(&uk) {
+	for len(got) < max && d.us[d.q].zachNext(&uk) {
 		got = append(got, uk)
 	}
-	d.sameEvents("zach ring", got, d.m.zachRead(max))
+	d.sameEvents("zach ring", got, d.m.q[d.q].zachRead(max))
 }
 
-func (d *driver) wait29(num int) {
+func (d *driver) wait29(num int, block bool) {
+	u, mq := d.us[d.q], d.m.q[d.q]
 	if d.next()%8 == 7 {
-		num = d.u.t29.Slots() + 1 // EINVAL
+		num = u.t29.Slots() + 1 // EINVAL
 	}
-	kidx := d.u.t29.Kidx()
-	n, _, err := d.u.keventWait(num, d.u.t29.Uidx(), 0)
-	want, merr := d.m.keventWait(num)
-	if errno(err) != merr {
-		d.fail("kevent_wait(%d): %v, model %v", num, err, merr)
+	old := u.t29.Uidx()
+	if d.next()%8 == 6 {
+		old++ // a stale old_uidx: no sleep
+	}
+	kidx := u.t29.Kidx()
+	timeout := time.Duration(0)
+	if block {
+		timeout = Forever
+	}
+	d.slept = false
+	n, woke, err := u.keventWait(num, old, timeout)
+	want, mwoke, mslept, merr := mq.keventWait(num, old, block)
+	if errno(err) != merr || woke != mwoke || d.slept != mslept {
+		d.fail("kevent_wait(%d, block %v): %v woke %v slept %v, model %v %v %v", num, block, err, woke, d.slept, merr, mwoke, mslept)
 	}
 	got := make([]ukevent, n)
 	for i := range got {
-		got[i] = *d.u.t29Record((kidx + uint32(i)) % uint32(d.u.t29.Slots()))
+		got[i] = *u.t29Record((kidx + uint32(i)) % uint32(u.t29.Slots()))
 	}
 	d.sameEvents("kevent_wait", got, want)
 }
 
 func (d *driver) commit29() {
-	r := &d.m.t29
+	u := d.us[d.q]
+	r := &d.m.q[d.q].t29
 	b := d.next()
 	var newUidx, over uint32
 	if b%4 != 0 {
 		// What a reader does: release some of what it was given.
 		used := r.size - r.space()
 		newUidx = (r.uidx + uint32(b)%(used+1)) % r.size
-		over = d.u.t29.Over()
+		over = u.t29.Over()
 	} else {
 		newUidx = uint32(d.next()) % (r.size + 1)
 		over = r.over + uint32(d.next()%3) - 1
 	}
-	n, err := d.u.keventCommit(newUidx, over)
-	mn, merr := d.m.commit(newUidx, over)
+	n, err := u.keventCommit(newUidx, over)
+	mn, merr := d.m.q[d.q].commit(newUidx, over)
 	if n != mn || errno(err) != merr {
 		d.fail("kevent_commit(%d, %d): (%d, %v), model (%d, %v)", newUidx, over, n, err, mn, merr)
 	}
@@ -249,9 +360,45 @@ func (d *driver) commit29() {
 
 func (d *driver) compareState() {
 	d.t.Helper()
-	u, m := d.u, d.m
+	for qi, u := range d.us {
+		d.q = qi
+		d.compareQueue(u, d.m.q[qi])
+	}
+	for src, st := range d.st {
+		// Kevents finished without their storage's lock wait there for
+		// their reaper, out of their queue: not part of the state.
+		var live []mRef
+		for _, k := range st.list {
+			if k.flags&kUser != 0 {
+				live = append(live, mRef{d.queueOf(k.u), k.uk.ID})
+			}
+		}
+		ok := len(live) == len(d.m.storages[src])
+		for i := 0; ok && i < len(live); i++ {
+			ok = live[i] == d.m.storages[src][i]
+		}
+		if !ok {
+			d.fail("storage %d is %v, model %v", src, live, d.m.storages[src])
+		}
+	}
+}
+
+func (d *driver) queueOf(u *kuser) int {
+	for i, x := range d.us {
+		if x == u {
+			return i
+		}
+	}
+	return -1
+}
+
+func (d *driver) compareQueue(u *kuser, m *mq) {
+	d.t.Helper()
 	if len(u.index) != len(m.kevs) {
 		d.fail("%d kevents, model %d", len(u.index), len(m.kevs))
+	}
+	if u.needExit != m.needExit {
+		d.fail("need_exit %v, model %v", u.needExit, m.needExit)
 	}
 	for id, mk := range m.kevs {
 		k := u.index[id]
@@ -280,21 +427,17 @@ func (d *driver) compareState() {
 			d.fail("list %d longer than the model's %v (n=%d)", li, m.lists[li], u.lists[li].n)
 		}
 	}
-	for src, st := range d.st {
-		ok := len(st.list) == len(m.storages[src])
-		for i := 0; ok && i < len(st.list); i++ {
-			ok = st.list[i].uk.ID == m.storages[src][i]
-		}
-		if !ok {
-			d.fail("storage %d differs from the model's %v", src, m.storages[src])
-		}
-	}
 	if m.mode == modeTake29 {
 		r := u.t29
 		mr := &m.t29
 		if r.Kidx() != mr.kidx || r.Uidx() != mr.uidx || r.Over() != mr.over || uint32(r.Space()) != mr.space() {
 			d.fail("take29 ring kidx %d uidx %d over %d space %d, model %d %d %d %d",
 				r.Kidx(), r.Uidx(), r.Over(), r.Space(), mr.kidx, mr.uidx, mr.over, mr.space())
+		}
+		for i := range mr.size {
+			if *u.t29Record(i) != mr.rec[i] {
+				d.fail("take29 ring record %d is %+v, model %+v", i, *u.t29Record(i), mr.rec[i])
+			}
 		}
 	}
 }
@@ -317,16 +460,22 @@ func runModel(t testing.TB, data []byte) {
 	// Drain what is left, sources quiet; level user kevents stay ready
 	// forever, so a few rounds only.
 	clear(d.sim.state)
+	clear(d.m.state)
 	for range 4 {
-		if d.m.mode == modeTake29 {
-			d.wait29(d.u.t29.Slots())
-			d.commit29()
-		} else {
-			n, _ := d.u.getEvents(d.buf[:64], 0, 0)
-			d.sameEvents("final get_events", d.buf[:n], d.m.collect(64))
-		}
-		if d.m.mode == modeZach {
-			d.zachRead(64)
+		for qi, u := range d.us {
+			d.q = qi
+			mq := d.m.q[qi]
+			if mq.mode == modeTake29 {
+				d.wait29(u.t29.Slots(), false)
+				d.commit29()
+			} else {
+				n, _ := u.getEvents(d.buf[:64], 0, 0)
+				out, _, _ := mq.getEvents(64, 0, false)
+				d.sameEvents("final get_events", d.buf[:n], out)
+			}
+			if mq.mode == modeZach {
+				d.zachRead(64)
+			}
 		}
 		d.compareState()
 	}
@@ -342,6 +491,25 @@ func FuzzAgainstModel(f *testing.F) {
 	f.Add([]byte{0, 2, 0, 0, 0, 0, 1, 4, 7, 4, 0, 1, 4, 0, 1, 6, 3})
 	f.Add([]byte{1, 0, 0, 1, 2, 0, 1, 0x38, 9, 5, 0, 1, 4, 2, 1, 6, 4, 6, 4, 5, 0, 0, 6, 4, 7, 3})
 	f.Add([]byte{2, 0, 0, 0, 0, 0, 1, 0x04, 1, 0, 1, 1, 0, 1, 0x84, 2, 4, 0, 1, 4, 1, 1, 4, 0, 1, 7, 1, 6, 8, 7, 8})
+	// Two queues watch poll source 2 (ET, no WAKEUP_ALL): only queue 0's
+	// kevent is made ready; both MODIFY to WAKEUP_ALL: both are.
+	f.Add([]byte{0, 0, 0x00, 0, 2, 0, 1, 0x04, 0, 0x10, 0, 2, 0, 1, 0x04, 0, 4, 2, 1, 6, 7, 0x16, 7,
+		0x01, 0, 1, 0x06, 0x11, 0, 1, 0x06, 4, 2, 1, 6, 7, 0x16, 7})
+	// take29, ring of 2: fill it, fire again, a blocking kevent_wait sleeps
+	// on the full ring until a signal ends it with nothing copied; commit,
+	// wait again.
+	f.Add([]byte{1, 0, 0, 0, 0, 0, 1, 0x04, 0, 0, 1, 1, 0, 1, 0x04, 0, 4, 0, 1, 4, 1, 1, 6, 1, 0, 0,
+		4, 0, 1, 10, 1, 0, 0, 7, 1, 2, 10, 1, 0, 0})
+	// Array ctl: ADD of three (a duplicate id, a type with no callbacks),
+	// READY of two (one unknown), MODIFY of more than there are, REMOVE,
+	// then a Wake and a blocking get_events a signal interrupts.
+	f.Add([]byte{0, 0, 9, 0, 3, 0, 0, 0, 1, 0x04, 0, 0, 0, 0, 1, 0, 0, 1, 0, 7, 1, 0, 0,
+		9, 3, 2, 0, 0, 0, 1, 0, 0, 5, 0, 0, 1, 0, 0, 9, 2, 3, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 0, 0,
+		9, 1, 1, 0, 0, 0, 1, 0, 0, 11, 10, 3, 10, 3})
+	// An array MODIFY of a ready poll kevent, then a unotify one: they
+	// reach the ready list in array order.
+	f.Add([]byte{0, 0, 5, 0, 1, 0, 0, 2, 0, 1, 0x14, 0, 6, 7, 0, 1, 0, 0, 1, 0x04, 0,
+		9, 2, 2, 0, 2, 0, 1, 0x04, 0, 1, 0, 0, 1, 0x04, 0, 6, 7})
 	rng := rand.New(rand.NewPCG(2006, 12))
 	for range 100 {
 		b := make([]byte, 16+rng.IntN(240))
@@ -370,29 +538,41 @@ func genSeed(rng *rand.Rand, m mode) []byte {
 		}
 		return f
 	}
+	op := func(o byte) byte { return o | byte(rng.IntN(fuzzQueues))<<4 }
 	for range 20 + rng.IntN(60) {
-		switch r := rng.IntN(100); {
+		switch r := rng.IntN(110); {
 		case r < 20: // ADD
 			src := byte(rng.IntN(4))
-			b = append(b, 0, id(), src, byte(rng.IntN(15)), byte(rng.Uint32()|1), flags(), byte(rng.Uint32()))
+			b = append(b, op(0), id(), src, byte(rng.IntN(15)), byte(rng.Uint32()|1), flags(), byte(rng.Uint32()))
 		case r < 27: // MODIFY
-			b = append(b, 1, id(), byte(rng.Uint32()|1), flags())
+			b = append(b, op(1), id(), byte(rng.Uint32()|1), flags())
 		case r < 32: // REMOVE
-			b = append(b, 2, id())
+			b = append(b, op(2), id())
 		case r < 37: // READY
-			b = append(b, 3, id())
+			b = append(b, op(3), id())
 		case r < 62: // a burst of storage_ready on one source
 			src := byte(rng.IntN(4))
 			mask := byte(rng.Uint32() | 1)
 			for range 1 + rng.IntN(4) {
-				b = append(b, 4, src, mask)
+				b = append(b, op(4), src, mask)
 			}
 		case r < 70: // poll state
-			b = append(b, 5, byte(rng.IntN(2)), byte(rng.Uint32()))
+			b = append(b, op(5), byte(rng.IntN(2)), byte(rng.Uint32()))
 		case r < 82: // collection call
-			b = append(b, 6, byte(rng.IntN(8)), byte(rng.IntN(8)))
-		default: // zach read / take29 commit
-			b = append(b, 7, byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()))
+			b = append(b, op(6), byte(rng.IntN(8)), byte(rng.IntN(8)), byte(rng.IntN(8)))
+		case r < 92: // zach read / take29 commit
+			b = append(b, op(7), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.Uint32()))
+		case r < 100: // array ctl: cmd, num, then entries
+			num := rng.IntN(5)
+			b = append(b, op(9), byte(rng.IntN(5)), byte(num))
+			for range num {
+				src := byte(rng.IntN(4))
+				b = append(b, id(), src, byte(rng.Uint32()), byte(rng.Uint32()|1), flags(), byte(rng.Uint32()))
+			}
+		case r < 106: // blocking collection, interrupted
+			b = append(b, op(10), byte(rng.IntN(8)), byte(rng.IntN(8)), byte(rng.IntN(8)))
+		default: // Wake
+			b = append(b, op(11))
 		}
 	}
 	return b

@@ -38,8 +38,7 @@ import (
 // returns; this is as close as an emulation gets.
 type hook struct {
 	outer, inner, ctlfd int
-	u                   *kuser
-	tab                 *stTable
+	tab                 *ptrTable[storage]
 	calls               *notify.Counters
 	harvestMu           spinlock
 
@@ -72,8 +71,8 @@ func hookEvents(in notify.Interest) uint32 {
 	return e
 }
 
-func startHook(u *kuser, tab *stTable, calls *notify.Counters, helperCPU int) (*hook, error) {
-	h := &hook{outer: -1, inner: -1, ctlfd: -1, u: u, tab: tab, calls: calls,
+func startHook(tab *ptrTable[storage], calls *notify.Counters, helperCPU int) (*hook, error) {
+	h := &hook{outer: -1, inner: -1, ctlfd: -1, tab: tab, calls: calls,
 		usageCh: make(chan rusage.Usage, 1), done: make(chan struct{})}
 	var err error
 	calls.Inc(notify.CallHook)
@@ -195,7 +194,7 @@ func (h *hook) harvest() {
 			ev := &h.buf[i]
 			idx, gen := idSlot(uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32)
 			if st := h.tab.load(idx); st != nil && st.gen == gen {
-				h.u.storageReady(st, ev.Events&(pollIn|pollOut|pollErr|pollHup|pollRdHup))
+				storageReady(st, ev.Events&(pollIn|pollOut|pollErr|pollHup|pollRdHup), h.calls)
 			}
 		}
 		if n < len(h.buf) {
@@ -251,25 +250,27 @@ func (h *hook) stop() {
 	h.closeFDs()
 }
 
-// stTable maps registration slots to storages for the threads that fire
-// them without the collector's help: the hook thread (from epoll data) and
-// user-source producers (Fire). Only the collector writes it.
-type stTable struct {
-	cur atomic.Pointer[[]atomic.Pointer[storage]]
+// ptrTable maps slots to objects for the threads that fire them without
+// the collector's help: the hook thread (fd origins, from epoll data) and
+// user-source producers (Fire). Only collectors write it, under their own
+// serialisation (the Kernel's mutex for fd origins, the queue's collector
+// for user sources).
+type ptrTable[T any] struct {
+	cur atomic.Pointer[[]atomic.Pointer[T]]
 }
 
-func (t *stTable) load(i int) *storage {
+func (t *ptrTable[T]) load(i int) *T {
 	// Acquire: pairs with the Store of a grown table in store.
 	s := t.cur.Load()
 	if s == nil || i < 0 || i >= len(*s) {
 		return nil
 	}
-	// Acquire: pairs with the Store in store, so the storage's fields
-	// (origin, typ, gen) written before it are visible.
+	// Acquire: pairs with the Store in store, so the object's fields
+	// written before it are visible.
 	return (*s)[i].Load()
 }
 
-func (t *stTable) store(i int, st *storage) {
+func (t *ptrTable[T]) store(i int, v *T) {
 	s := t.cur.Load()
 	if s == nil || i >= len(*s) {
 		n := 16
@@ -277,7 +278,7 @@ func (t *stTable) store(i int, st *storage) {
 			n = 2 * len(*s)
 		}
 		n = max(n, i+1)
-		grown := make([]atomic.Pointer[storage], n)
+		grown := make([]atomic.Pointer[T], n)
 		if s != nil {
 			for j := range *s {
 				grown[j].Store((*s)[j].Load())
@@ -286,5 +287,5 @@ func (t *stTable) store(i int, st *storage) {
 		t.cur.Store(&grown)
 		s = &grown
 	}
-	(*s)[i].Store(st)
+	(*s)[i].Store(v)
 }

@@ -9,12 +9,15 @@ type kevent struct {
 	flags uint32   // kReady, kStorage, kUser, kInFlight, kRequeue
 	list  int8     // index into kuser.lists while kReady
 	st    *storage // the origin's storage
+	u     *kuser   // the queue it belongs to (struct kevent's user)
 	// ready-list links (struct kevent's ready_entry).
 	prev, next *kevent
 }
 
-// kevent.flags. kReady, kStorage and kUser are the original's
-// KEVENT_READY, KEVENT_STORAGE and KEVENT_USER.
+// kevent.flags, under the queue's lock. kReady, kStorage and kUser are the
+// original's KEVENT_READY, KEVENT_STORAGE and KEVENT_USER. kStorage changes
+// only with both the storage's and the queue's lock held, so either lock
+// is enough to read it.
 const (
 	kReady   = 0x1 // on a ready list
 	kStorage = 0x2 // on its storage's list
@@ -26,14 +29,27 @@ const (
 	kRequeue  = 0x10
 )
 
-// storage is struct kevent_storage: the kevents interested in one origin
-// (an fd, a user source), in the order they were added, which is the order
-// first-waker-only (no WAKEUP_ALL) follows.
+// storage is struct kevent_storage: the kevents interested in one origin,
+// of every queue that watches it, in the order they were added, which is
+// the order first-waker-only (no WAKEUP_ALL) follows. As in the patch it
+// belongs to the origin, not to a queue: an fd's storage is in the Kernel
+// (take28 kevent_poll.c: struct file carries one), the unotify storage in
+// its queue (take30 kevent_unotify.c: k->user->st).
+//
+// Lock order: a storage's mu, then a queue's mu (the patch's st->lock, then
+// ready_lock); never the other way round, and never two storages at once.
 type storage struct {
-	origin int    // the fd of a poll storage, the slot of a user source
+	mu     spinlock
+	origin int    // the fd of a poll storage, the slot of a direct user source
 	typ    uint32 // typePoll or typeUnotify
 	gen    uint32 // hook cookies carry it, so a late epoll report for a recycled slot is ignored
 	list   []*kevent
+	// walk is storage_ready's position in list while it runs (under mu),
+	// kept right by storageDequeue when a kevent before it leaves: a walk
+	// visits each kevent that was on the list when it started and is still
+	// there when its turn comes, once.
+	walk    int
+	walking bool
 }
 
 // klist is a ready list: FIFO, intrusive, O(1) unlink.

@@ -4,18 +4,37 @@ import "golang.org/x/sys/unix"
 
 // model is the reference semantics of the emulated kernel: a sequential,
 // obviously-correct transcription of take29's rules (kevent.c,
-// kevent_user.c, ukevent.h), take30's unotify type, kbench's priorities and
-// LEVEL flag, and Zach's ring, over plain slices and maps. It shares no code
-// with the implementation except the ukevent type and flag constants. Single
-// goroutine; sources are numbered, each with a kevent type and, for poll
-// sources, a simulated readiness state.
+// kevent_user.c, ukevent.h), take28's poll enqueue, take30's unotify type,
+// kbench's priorities and LEVEL flag, and Zach's ring, over plain slices
+// and maps. It shares no code with the implementation except the ukevent
+// type and flag constants. Single goroutine.
+//
+// Several queues watch one set of origins: storages belong to the origins
+// (per source, in add order, across queues), so first-waker-only and
+// KEVENT_REQ_WAKEUP_ALL choose between queues. Each queue also has its own
+// unotify storage (take30's k->user->st), source numSrc+q.
 type model struct {
-	mode     mode
-	kevs     map[uint64]*mKev
-	storages [][]uint64 // per source: kevent ids in the order added
+	storages [][]mRef // per source: kevents in the order added, of every queue
 	srcType  []uint32
 	state    []uint32 // per poll source: what poll(2) would report
+	numSrc   int
+	q        []*mq
+}
+
+// mRef names a kevent on a storage.
+type mRef struct {
+	q  int
+	id uint64
+}
+
+// mq is one queue (struct kevent_user).
+type mq struct {
+	m        *model
+	idx      int
+	mode     mode
+	kevs     map[uint64]*mKev
 	lists    [2 * numPrio][]uint64
+	needExit bool
 
 	zcap  int
 	zring []ukevent // zach: published, not yet read
@@ -40,16 +59,23 @@ type mRing struct {
 	rec              []ukevent
 }
 
-func newModel(m mode, srcTypes []uint32, ringSlots int) *model {
-	md := &model{mode: m, kevs: map[uint64]*mKev{}, srcType: srcTypes,
-		storages: make([][]uint64, len(srcTypes)), state: make([]uint32, len(srcTypes)), zcap: ringSlots}
-	md.t29 = mRing{size: uint32(ringSlots), rec: make([]ukevent, ringSlots)}
+func newModel(m mode, srcTypes []uint32, queues, ringSlots int) *model {
+	n := len(srcTypes)
+	md := &model{srcType: append([]uint32(nil), srcTypes...), numSrc: n, state: make([]uint32, n)}
+	for qi := range queues {
+		md.srcType = append(md.srcType, typeUnotify)
+		md.q = append(md.q, &mq{m: md, idx: qi, mode: m, kevs: map[uint64]*mKev{}, zcap: ringSlots,
+			t29: mRing{size: uint32(ringSlots), rec: make([]ukevent, ringSlots)}})
+	}
+	md.storages = make([][]mRef, len(md.srcType))
+	md.state = append(md.state, make([]uint32, queues)...)
 	return md
 }
 
 func eligibleM(k *mKev) bool { return k.uk.ReqFlags&(reqLevel|reqLastCheck) == 0 }
 
-func (m *model) verdict(k *mKev) int {
+func (q *mq) verdict(k *mKev) int {
+	m := q.m
 	if m.srcType[k.src] != typePoll {
 		return 1
 	}
@@ -74,87 +100,101 @@ func remove(s []uint64, id uint64) []uint64 {
 	return s
 }
 
-func (m *model) offStorage(k *mKev) {
-	m.storages[k.src] = remove(m.storages[k.src], k.uk.ID)
+func (q *mq) offStorage(k *mKev) {
+	l := q.m.storages[k.src]
+	for i, r := range l {
+		if r == (mRef{q.idx, k.uk.ID}) {
+			q.m.storages[k.src] = append(l[:i:i], l[i+1:]...)
+			break
+		}
+	}
 	k.onStorage = false
 }
 
-func (m *model) unqueue(k *mKev) {
-	m.lists[k.list] = remove(m.lists[k.list], k.uk.ID)
+func (q *mq) unqueue(k *mKev) {
+	q.lists[k.list] = remove(q.lists[k.list], k.uk.ID)
 	k.queued = false
 }
 
-func (m *model) finish(k *mKev) {
-	delete(m.kevs, k.uk.ID)
+func (q *mq) finish(k *mKev) {
+	delete(q.kevs, k.uk.ID)
 	if k.onStorage {
-		m.offStorage(k)
+		q.offStorage(k)
 	}
 	if k.queued {
-		m.unqueue(k)
+		q.unqueue(k)
 	}
 }
 
-func (m *model) push(k *mKev, li int) {
-	m.lists[li] = append(m.lists[li], k.uk.ID)
+func (q *mq) push(k *mKev, li int) {
+	q.lists[li] = append(q.lists[li], k.uk.ID)
 	k.queued, k.list = true, li
 }
 
-func (m *model) parked() bool {
+func (q *mq) readyNum() int {
+	n := 0
+	for _, l := range q.lists {
+		n += len(l)
+	}
+	return n
+}
+
+func (q *mq) parked() bool {
 	for p := 0; p < numPrio; p++ {
-		if len(m.lists[2*p]) > 0 {
+		if len(q.lists[2*p]) > 0 {
 			return true
 		}
 	}
 	return false
 }
 
-func (m *model) publish(k *mKev) {
-	m.zring = append(m.zring, k.uk)
-	m.complete(k, nil)
+func (q *mq) publish(k *mKev) {
+	q.zring = append(q.zring, k.uk)
+	q.complete(k, nil)
 }
 
-func (m *model) flush() {
+func (q *mq) flush() {
 	for p := numPrio - 1; p >= 0; p-- {
-		for len(m.lists[2*p]) > 0 {
-			k := m.kevs[m.lists[2*p][0]]
+		for len(q.lists[2*p]) > 0 {
+			k := q.kevs[q.lists[2*p][0]]
 			if !eligibleM(k) {
-				m.unqueue(k)
-				m.push(k, 2*p+1)
+				q.unqueue(k)
+				q.push(k, 2*p+1)
 				continue
 			}
-			if len(m.zring) >= m.zcap {
+			if len(q.zring) >= q.zcap {
 				return
 			}
-			m.unqueue(k)
-			m.publish(k)
+			q.unqueue(k)
+			q.publish(k)
 		}
 	}
 }
 
-func (m *model) enqueue(k *mKev) {
+func (q *mq) enqueue(k *mKev) {
 	queued := k.queued
-	if m.mode == modeZach {
-		m.flush()
+	if q.mode == modeZach {
+		q.flush()
 	}
 	if queued {
 		return
 	}
 	p := prio(k.uk.ReqFlags)
 	switch {
-	case m.mode != modeZach:
-		m.push(k, 2*p)
+	case q.mode != modeZach:
+		q.push(k, 2*p)
 	case eligibleM(k):
-		if !m.parked() && len(m.zring) < m.zcap {
-			m.publish(k)
+		if !q.parked() && len(q.zring) < q.zcap {
+			q.publish(k)
 			return
 		}
-		m.push(k, 2*p)
+		q.push(k, 2*p)
 	default:
-		m.push(k, 2*p+1)
+		q.push(k, 2*p+1)
 	}
 }
 
-func (m *model) ready(k *mKev, ret int) {
+func (q *mq) ready(k *mKev, ret int) {
 	switch {
 	case ret > 0:
 		k.uk.RetFlags |= retDone
@@ -167,14 +207,14 @@ func (m *model) ready(k *mKev, ret int) {
 		return
 	}
 	if (k.uk.ReqFlags&reqOneshot != 0 || ret < 0) && k.onStorage {
-		m.offStorage(k)
+		q.offStorage(k)
 	}
-	m.enqueue(k)
+	q.enqueue(k)
 }
 
-func (m *model) complete(k *mKev, deferred *[]*mKev) {
+func (q *mq) complete(k *mKev, deferred *[]*mKev) {
 	if k.uk.ReqFlags&reqOneshot != 0 {
-		m.finish(k)
+		q.finish(k)
 		return
 	}
 	if k.uk.ReqFlags&reqET != 0 {
@@ -186,103 +226,172 @@ func (m *model) complete(k *mKev, deferred *[]*mKev) {
 		if deferred != nil {
 			*deferred = append(*deferred, k)
 		} else {
-			m.enqueue(k)
+			q.enqueue(k)
 		}
 	}
 }
 
+// storageReady is kevent_storage_ready: every kevent of the storage, of
+// whichever queue, in the order added; without WAKEUP_ALL only until one
+// has been made ready.
 func (m *model) storageReady(src int, mask uint32) {
 	woken := 0
-	for _, id := range append([]uint64(nil), m.storages[src]...) {
-		k := m.kevs[id]
-		if k == nil || !k.onStorage {
+	for _, r := range append([]mRef(nil), m.storages[src]...) {
+		q := m.q[r.q]
+		k := q.kevs[r.id]
+		if k == nil || !k.onStorage || k.src != src {
 			continue
 		}
 		if mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
 			if m.srcType[src] == typePoll {
 				k.uk.RetData[0] = mask & k.uk.Event
 			}
-			m.ready(k, 1)
+			q.ready(k, 1)
 			woken++
 		}
 	}
 }
 
-// ctl results: 0, or the errno the implementation's error wraps.
-func (m *model) add(uk *ukevent, src int) (bool, unix.Errno) {
-	fail := func(e unix.Errno) (bool, unix.Errno) {
+// add results, as the implementation's addOne.
+const (
+	mAddQueued = iota
+	mAddImmediate
+	mAddNotAllowed
+	mAddFailed
+)
+
+// add is one ADD entry; src < 0 is no origin (nil storage).
+func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
+	m := q.m
+	fail := func(e unix.Errno) (int, unix.Errno) {
 		uk.RetFlags |= retBroken | retDone
-		uk.RetData[1] = uint32(e)
-		return false, e
+		uk.RetData[1] = uint32(-int32(e))
+		return mAddFailed, e
+	}
+	if uk.Type != typePoll && uk.Type != typeUnotify {
+		return mAddNotAllowed, 0
+	}
+	if src < 0 && uk.Type == typeUnotify {
+		src = m.numSrc + q.idx
+	}
+	if src < 0 {
+		return fail(unix.EBADF)
 	}
 	if uk.Type != m.srcType[src] {
 		return fail(unix.EINVAL)
 	}
-	if m.kevs[uk.ID] != nil {
+	if q.kevs[uk.ID] != nil {
 		return fail(unix.EEXIST)
 	}
 	k := &mKev{uk: *uk, src: src, onStorage: true}
 	k.uk.RetFlags = 0
-	m.kevs[uk.ID] = k
-	m.storages[src] = append(m.storages[src], uk.ID)
+	q.kevs[uk.ID] = k
+	m.storages[src] = append(m.storages[src], mRef{q.idx, uk.ID})
 	if m.srcType[src] != typePoll {
 		if uk.ReqFlags&reqAlwaysQueue != 0 {
-			m.ready(k, 1)
+			q.ready(k, 1)
 		}
-		return false, 0
+		return mAddQueued, 0
 	}
 	if m.state[src]&pollNval != 0 {
-		m.finish(k)
+		q.finish(k)
 		return fail(unix.EBADF)
 	}
 	if uk.ReqFlags&reqAlwaysQueue != 0 {
-		m.ready(k, m.verdict(k))
-		return false, 0
+		q.ready(k, q.verdict(k))
+		return mAddQueued, 0
 	}
-	if r := m.state[src] & k.uk.Event; r != 0 {
+	if m.state[src]&k.uk.Event != 0 {
 		*uk = k.uk
-		uk.RetData[0] = r
 		uk.RetFlags |= retDone
-		m.finish(k)
-		return true, 0
+		q.finish(k)
+		return mAddImmediate, 0
 	}
-	return false, 0
+	return mAddQueued, 0
 }
 
-func (m *model) modify(id uint64, event, req uint32) unix.Errno {
-	k := m.kevs[id]
+func (q *mq) modify(id uint64, event, req uint32) unix.Errno {
+	k := q.kevs[id]
 	if k == nil {
 		return unix.ENOENT
 	}
 	k.uk.Event, k.uk.ReqFlags, k.uk.RetFlags = event, req, 0
-	m.ready(k, m.verdict(k))
+	q.ready(k, q.verdict(k))
 	return 0
 }
 
-func (m *model) remove(id uint64) unix.Errno {
-	k := m.kevs[id]
+func (q *mq) remove(id uint64) unix.Errno {
+	k := q.kevs[id]
 	if k == nil {
 		return unix.ENOENT
 	}
-	m.finish(k)
+	q.finish(k)
 	return 0
 }
 
-func (m *model) markReady(id uint64) unix.Errno {
-	k := m.kevs[id]
+func (q *mq) markReady(id uint64) unix.Errno {
+	k := q.kevs[id]
 	if k == nil {
 		return unix.ENOENT
 	}
-	m.ready(k, 1)
+	q.ready(k, 1)
 	return 0
 }
 
-func (m *model) popFirst() *mKev {
+// ctl is kevent_ctl over an array, transcribed from take29's
+// kevent_user_ctl_add/_modify/_remove/_ready. srcs[i] < 0: no origin.
+func (q *mq) ctl(cmd int, ukevs []ukevent, srcs []int) (int, unix.Errno) {
+	if cmd != ctlAdd && len(ukevs) > len(q.kevs) {
+		return 0, unix.EINVAL
+	}
+	switch cmd {
+	case ctlAdd:
+		var back []ukevent
+		for i := range ukevs {
+			uk := ukevs[i]
+			if r, _ := q.add(&uk, srcs[i]); r != mAddQueued {
+				back = append(back, uk)
+			}
+		}
+		copy(ukevs, back)
+		return len(back), 0
+	case ctlModify, ctlRemove:
+		for i := range ukevs {
+			var e unix.Errno
+			if cmd == ctlModify {
+				e = q.modify(ukevs[i].ID, ukevs[i].Event, ukevs[i].ReqFlags)
+			} else {
+				e = q.remove(ukevs[i].ID)
+			}
+			if e != 0 {
+				ukevs[i].RetFlags |= retBroken
+			}
+			ukevs[i].RetFlags |= retDone
+		}
+		return 0, 0
+	case ctlReady:
+		if len(ukevs) == 0 {
+			q.needExit = true
+			return 0, 0
+		}
+		var back []ukevent
+		for i := range ukevs {
+			if q.markReady(ukevs[i].ID) != 0 {
+				back = append(back, ukevs[i])
+			}
+		}
+		copy(ukevs, back)
+		return len(ukevs) - len(back), 0
+	}
+	return 0, unix.EINVAL
+}
+
+func (q *mq) popFirst() *mKev {
 	for p := numPrio - 1; p >= 0; p-- {
 		for _, li := range []int{2*p + 1, 2 * p} {
-			if len(m.lists[li]) > 0 {
-				k := m.kevs[m.lists[li][0]]
-				m.unqueue(k)
+			if len(q.lists[li]) > 0 {
+				k := q.kevs[q.lists[li][0]]
+				q.unqueue(k)
 				return k
 			}
 		}
@@ -290,37 +399,62 @@ func (m *model) popFirst() *mKev {
 	return nil
 }
 
-// collect is the dequeue of get_events and kevent_wait, one kevent at a time.
-func (m *model) collect(max int) []ukevent {
+// collect is the dequeue of get_events and kevent_wait, one kevent at a
+// time; with a take29 ring each kevent is copied into it first, and marked
+// KEVENT_RET_COPY_FAILED if the ring is full.
+func (q *mq) collect(max int) []ukevent {
 	var out []ukevent
 	var deferred []*mKev
 	for len(out) < max {
-		k := m.popFirst()
+		k := q.popFirst()
 		if k == nil {
 			break
 		}
 		if k.uk.ReqFlags&reqLastCheck != 0 {
 			k.uk.ReqFlags &^= reqLastCheck
-			if m.verdict(k) == 0 {
+			if q.verdict(k) == 0 {
 				k.uk.ReqFlags |= reqLastCheck
 				k.uk.RetFlags = 0
 				k.uk.RetData = [2]uint32{}
 				continue
 			}
 		}
+		if q.mode == modeTake29 && !q.t29.put(k.uk) {
+			k.uk.RetFlags |= retCopyFailed
+		}
 		out = append(out, k.uk)
-		m.complete(k, &deferred)
+		q.complete(k, &deferred)
 	}
 	for _, k := range deferred {
-		m.enqueue(k)
+		q.enqueue(k)
 	}
 	return out
 }
 
-func (m *model) zachRead(max int) []ukevent {
-	n := min(max, len(m.zring))
-	out := append([]ukevent(nil), m.zring[:n]...)
-	m.zring = m.zring[n:]
+// getEvents is kevent_get_events(min, max) whose sleep, if it comes to
+// one, a signal ends: it reports whether it slept.
+func (q *mq) getEvents(max, min int, block bool) (out []ukevent, woke, slept bool) {
+	intr := false
+	for {
+		out = append(out, q.collect(max-len(out))...)
+		if q.needExit {
+			q.needExit, woke = false, true
+		}
+		if len(out) >= min || len(out) == max || woke || intr || !block ||
+			q.mode == modeZach && len(q.zring) > 0 {
+			return out, woke, slept
+		}
+		if q.readyNum() > 0 && (q.mode != modeTake29 || q.t29.space() > 0) {
+			continue
+		}
+		slept, intr = true, true
+	}
+}
+
+func (q *mq) zachRead(max int) []ukevent {
+	n := min(max, len(q.zring))
+	out := append([]ukevent(nil), q.zring[:n]...)
+	q.zring = q.zring[n:]
 	return out
 }
 
@@ -334,24 +468,38 @@ func (r *mRing) space() uint32 {
 	return r.size - (r.kidx - r.uidx)
 }
 
-func (m *model) keventWait(num int) ([]ukevent, unix.Errno) {
-	r := &m.t29
-	if num > int(r.size) {
-		return nil, unix.EINVAL
+func (r *mRing) put(uk ukevent) bool {
+	if r.space() == 0 {
+		return false
 	}
-	out := m.collect(min(num, int(r.space())))
-	for _, uk := range out {
-		r.rec[r.kidx] = uk
-		r.kidx = (r.kidx + 1) % r.size
-		if r.kidx == r.uidx {
-			r.full = true
-		}
+	r.rec[r.kidx] = uk
+	r.kidx = (r.kidx + 1) % r.size
+	if r.kidx == r.uidx {
+		r.full = true
 	}
-	return out, 0
+	return true
 }
 
-func (m *model) commit(newUidx, over uint32) (int, unix.Errno) {
-	r := &m.t29
+// keventWait is kevent_wait(num, old_uidx): it sleeps (block) unless a
+// kevent is ready and the ring has space, need_exit is set, or uidx moved
+// from oldUidx; the sleep ends by a signal. Then it copies what fits.
+func (q *mq) keventWait(num int, oldUidx uint32, block bool) (out []ukevent, woke, slept bool, e unix.Errno) {
+	r := &q.t29
+	if num > int(r.size) {
+		return nil, false, false, unix.EINVAL
+	}
+	if block && !(q.needExit || q.readyNum() > 0 && r.space() > 0 || r.uidx != oldUidx) {
+		slept = true
+	}
+	woke, q.needExit = q.needExit, false
+	if room := min(num, int(r.space())); room > 0 {
+		out = q.collect(room)
+	}
+	return out, woke, slept, 0
+}
+
+func (q *mq) commit(newUidx, over uint32) (int, unix.Errno) {
+	r := &q.t29
 	switch {
 	case newUidx >= r.size:
 		return 0, unix.EINVAL

@@ -19,7 +19,10 @@ const (
 	// whole ukevents, kevent_commit releases them.
 	PathTake29
 	// PathZach collects through Zach Brown's ownership-word ring, filled at
-	// storage_ready time and read without a system call.
+	// storage_ready time and read without a system call. It is Zach Brown's
+	// July 2006 review proposal, not Polyakov's design: a kevent completes
+	// when it is published, so a ONESHOT kevent is freed before user space
+	// reads it (a MODIFY re-arm gets ENOENT; see zachNote).
 	PathZach
 )
 
@@ -30,10 +33,19 @@ const (
 	ParamRingSlots   = "ring_slots"   // take29 and zach: ring size in records
 	ParamZachN       = "zach_n"       // zach: a collection call every N ring records
 	ParamCommitBatch = "commit_batch" // take29: kevent_commit once this many records are read
-	// ParamFireCtl: 1 makes Fire the producer's KEVENT_CTL_READY, one kernel
-	// entry per firing (counted as CallFire); 0 makes it a direct
-	// storage_ready, as kernel code would fire without entering anything.
-	ParamFireCtl = "fire_ctl"
+	// ParamFireDirect selects how Fire makes a user source ready. 0 (the
+	// default) is take30's: the source is a unotify kevent on the queue's
+	// storage and the producer marks it ready with KEVENT_CTL_READY, one
+	// kernel entry per firing (counted as CallFire). 1 is kbench's variant:
+	// each source is an origin with a storage of its own and Fire calls
+	// storage_ready on it directly, as kernel code fires a socket, with no
+	// kernel entry — a producer the patch did not have.
+	ParamFireDirect = "fire_direct"
+	// ParamWakeupAll: 1 registers every kevent of the queue with
+	// KEVENT_REQ_WAKEUP_ALL. It matters when queues share a Kernel: without
+	// it an origin's report readies only the first kevent on its storage
+	// (of whichever queue added first), with it every queue's.
+	ParamWakeupAll = "wakeup_all"
 
 	DefaultRingSlots = 1024
 	// DefaultZachN: one collection call per 256 ring records, 0.004 system
@@ -41,24 +53,26 @@ const (
 	// at 64 the call alone would cost 1/64 = 0.016 per event.
 	DefaultZachN       = 256
 	DefaultCommitBatch = DefaultRingSlots / 2
-	DefaultFireCtl     = 0
+	DefaultFireDirect  = 0
+	DefaultWakeupAll   = 0
 )
 
 // Notifier is a kevent queue behind the notify contract: the emulated
-// kernel (kuser), the hook thread for fd sources (started by the first fd
-// Add), and the user-side reader of the selected path.
+// queue (kuser) in its Kernel (fd storages and the hook thread, started by
+// the first fd Add), and the user-side reader of the selected path.
 type Notifier struct {
 	u        *kuser
+	k        *Kernel
 	path     Path
 	calls    notify.Counters
 	gate     gate.Gate
 	closed   atomic.Bool
 	emulated bool
 
-	helperCPU   int
 	zachN       int
 	commitBatch int
-	fireCtl     bool // Fire enters the kernel (KEVENT_CTL_READY)
+	fireDirect  bool   // Fire calls storage_ready on the source's own storage
+	reqExtra    uint32 // request flags every kevent gets (wakeup_all)
 
 	// Collector-owned registration table. A kevent's id is its slot plus the
 	// slot's generation; user space keeps the token, so Modify can change
@@ -66,11 +80,12 @@ type Notifier struct {
 	regs []reg
 	free []int
 	byFD map[int]int
-	tab  stTable
-	hook atomic.Pointer[hook]
+	utab ptrTable[usrc] // user sources, for Fire
 	// levelFDs counts fd registrations with the Level trigger; while there
 	// are any, each Wait first catches up with the hook (hook.harvest).
 	levelFDs int
+
+	batch batchScratch // Batch's arrays
 
 	ubuf []ukevent // get_events' user buffer
 	uk1  ukevent   // one zach record
@@ -89,35 +104,59 @@ type reg struct {
 	token uint64
 	in    notify.Interest
 	tr    notify.Trigger
-	req   uint32 // request flags the kevent was registered with
-	st    *storage
+	req   uint32   // request flags the kevent was registered with
+	st    *storage // the origin's (nil: a unotify kevent on the queue's storage)
+	us    *usrc
 }
 
-// New opens a kevent queue collecting through path. Options.HelperCPU pins
-// the hook thread (-1: unpinned); Options.Params may set ParamRingSlots,
-// ParamZachN and ParamCommitBatch.
+// usrc is what a producer's Fire needs of a user source.
+type usrc struct {
+	st *storage      // fire_direct: the source's own storage
+	id atomic.Uint64 // otherwise: its current kevent's id, for KEVENT_CTL_READY
+}
+
+// New opens a kevent queue collecting through path, in a Kernel of its
+// own. Options.HelperCPU pins the hook thread (-1: unpinned);
+// Options.Params may set ParamRingSlots, ParamZachN, ParamCommitBatch and
+// ParamFireDirect.
 func New(path Path, opts notify.Options) (*Notifier, error) {
+	return newNotifier(path, opts, nil)
+}
+
+// newNotifier opens a queue in k (nil: a private Kernel counting on the
+// queue's own counters). A shared k's mu is held by the caller.
+func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 	if path > PathZach {
 		return nil, fmt.Errorf("kevent: unknown path %d: %w", path, notify.ErrInvalid)
 	}
 	slots := opts.Param(ParamRingSlots, DefaultRingSlots)
+	fd := opts.Param(ParamFireDirect, DefaultFireDirect)
+	wa := opts.Param(ParamWakeupAll, DefaultWakeupAll)
 	n := &Notifier{
 		path:        path,
 		emulated:    true,
-		helperCPU:   opts.HelperCPU,
 		zachN:       opts.Param(ParamZachN, DefaultZachN),
 		commitBatch: opts.Param(ParamCommitBatch, DefaultCommitBatch),
-		fireCtl:     opts.Param(ParamFireCtl, DefaultFireCtl) != 0,
+		fireDirect:  fd == 1,
 		byFD:        make(map[int]int),
 	}
-	if n.zachN < 1 || n.commitBatch < 1 {
-		return nil, fmt.Errorf("kevent: %s %d, %s %d: %w", ParamZachN, n.zachN, ParamCommitBatch, n.commitBatch, notify.ErrInvalid)
+	if n.zachN < 1 || n.commitBatch < 1 || fd < 0 || fd > 1 || wa < 0 || wa > 1 {
+		return nil, fmt.Errorf("kevent: %s %d, %s %d, %s %d, %s %d: %w", ParamZachN, n.zachN, ParamCommitBatch, n.commitBatch,
+			ParamFireDirect, fd, ParamWakeupAll, wa, notify.ErrInvalid)
+	}
+	if wa == 1 {
+		n.reqExtra = reqWakeupAll
 	}
 	u, err := newKuser(mode(path), &n.calls, &sysPoller{calls: &n.calls}, slots)
 	if err != nil {
 		return nil, err
 	}
 	n.u = u
+	if k == nil {
+		k = newPrivateKernel(&n.calls, opts.HelperCPU)
+		k.queues = 1
+	}
+	n.k = k
 	return n, nil
 }
 
@@ -138,17 +177,13 @@ func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
 
 // HasHook reports whether the hook thread runs (it starts with the first fd
 // source); user-source rows have none.
-func (n *Notifier) HasHook() bool { return n.hook.Load() != nil }
+func (n *Notifier) HasHook() bool { return n.k.getHook() != nil }
 
 // HookUsage is the hook thread's RUSAGE_THREAD totals so far, sampled by
 // the thread itself on request (zero if no fd source was ever added). After
-// Close it is the thread's final sample.
-func (n *Notifier) HookUsage() rusage.Usage {
-	if h := n.hook.Load(); h != nil {
-		return h.usage()
-	}
-	return rusage.Usage{}
-}
+// Close it is the thread's final sample. In a shared Kernel the thread
+// serves every queue.
+func (n *Notifier) HookUsage() rusage.Usage { return n.k.HookUsage() }
 
 func (n *Notifier) allocReg() int {
 	if k := len(n.free); k > 0 {
@@ -166,27 +201,24 @@ func (n *Notifier) freeReg(idx int) {
 	n.free = append(n.free, idx)
 }
 
-func (n *Notifier) ensureHook() (*hook, error) {
-	if h := n.hook.Load(); h != nil {
-		return h, nil
-	}
-	h, err := startHook(n.u, &n.tab, &n.calls, n.helperCPU)
-	if err != nil {
-		return nil, err
-	}
-	n.hook.Store(h)
-	return h, nil
-}
-
 // addKevent registers a fresh kevent (new generation) for slot idx.
 func (n *Notifier) addKevent(idx int, event uint32) error {
 	r := &n.regs[idx]
 	r.gen++
-	uk := ukevent{ID: keventID(idx, r.gen), Type: r.st.typ, Event: event, ReqFlags: r.req, User: r.token}
+	typ := uint32(typePoll)
+	if r.user {
+		typ = typeUnotify
+	}
+	uk := ukevent{ID: keventID(idx, r.gen), Type: typ, Event: event, ReqFlags: r.req | n.reqExtra, User: r.token}
 	if _, err := n.u.add(&uk, r.st); err != nil {
 		return err
 	}
 	r.kev = true
+	if r.us != nil {
+		// Release: pairs with Fire's Load, so a producer firing after the
+		// re-arm names the new kevent.
+		r.us.id.Store(uk.ID)
+	}
 	return nil
 }
 
@@ -200,8 +232,9 @@ func (n *Notifier) Wake() error {
 	return nil
 }
 
-// Close wakes the collector, waits for it to leave, then stops the hook
-// thread and closes its fds.
+// Close wakes the collector and waits for it to leave. In a shared Kernel
+// its kevents then leave the fd storages (kevent_user_release); a private
+// Kernel is closed with it, hook thread and all.
 func (n *Notifier) Close() error {
 	if !n.gate.Close() {
 		return notify.ErrClosed
@@ -209,8 +242,16 @@ func (n *Notifier) Close() error {
 	n.closed.Store(true)
 	n.u.shutdown()
 	n.gate.WaitIdle()
-	if h := n.hook.Load(); h != nil {
-		h.stop()
+	if !n.k.private {
+		for fd, idx := range n.byFD {
+			if r := &n.regs[idx]; r.kev {
+				n.u.removeOne(keventID(idx, r.gen))
+			}
+			n.k.detach(fd)
+		}
+		n.u.reapDead()
 	}
+	n.u.closePollFD()
+	n.k.queueClosed()
 	return nil
 }

@@ -3,6 +3,7 @@ package kevent
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,15 +15,26 @@ import (
 
 func TestVariants(t *testing.T) {
 	vs := Variants()
-	if len(vs) != 6 {
-		t.Fatalf("%d variants, want 6", len(vs))
+	if len(vs) != 7 {
+		t.Fatalf("%d variants, want 7", len(vs))
 	}
 	names := map[string]bool{}
 	for _, v := range vs {
-		if v.Backend != "kevent" || names[v.Name] || v.Trigger != notify.Edge || v.Note == "" || v.Params == nil {
+		if v.Backend != "kevent" || names[v.Name] || v.Trigger != notify.Edge && v.Name != "syscall-fd-oneshot" || v.Note == "" || v.Params == nil {
 			t.Errorf("variant %+v", v)
 		}
 		names[v.Name] = true
+		// Results mark a row emulated by its note's first word; user rows
+		// record how they fire; zach rows say whose ring it is.
+		if fd := v.Sources == notify.SourceFD; fd != strings.HasPrefix(v.Note, "emulated") {
+			t.Errorf("%s: note %q", v.Name, v.Note)
+		}
+		if f, ok := v.Params[ParamFireDirect]; (v.Sources == notify.SourceUser) != (ok && f == 0) {
+			t.Errorf("%s: params %v, want fire_direct=0 on user rows only", v.Name, v.Params)
+		}
+		if strings.HasPrefix(v.Name, "zach") != strings.Contains(v.Note, "Zach Brown's July 2006") {
+			t.Errorf("%s: note %q", v.Name, v.Note)
+		}
 		n, err := v.Open(testOptions)
 		if err != nil {
 			t.Fatalf("%s: %v", v.Name, err)
@@ -32,7 +44,7 @@ func TestVariants(t *testing.T) {
 		}
 		n.Close()
 	}
-	for _, name := range []string{"syscall-user", "syscall-fd", "take29-user", "take29-fd", "zach-user", "zach-fd"} {
+	for _, name := range []string{"syscall-user", "syscall-fd", "take29-user", "take29-fd", "zach-user", "zach-fd", "syscall-fd-oneshot"} {
 		if !names[name] {
 			t.Errorf("missing variant %s", name)
 		}

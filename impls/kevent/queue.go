@@ -3,7 +3,9 @@ package kevent
 import (
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -25,12 +27,13 @@ func (m mode) String() string { return [...]string{"syscall", "take29", "zach"}[
 // kuser is struct kevent_user: the queue behind one kevent descriptor, the
 // "kernel side" of this package.
 //
-// One spinlock (mu) stands for the original's kevent_lock, ready_lock,
-// storage locks and per-kevent ulock: storages here belong to one queue, so
-// separate locks would only add an ordering rule. Producers (storage_ready
-// from the hook thread or a user-source producer, and ctl READY) may run on
-// any goroutine; everything else (ctl ADD/MODIFY/REMOVE, collection, the
-// take29 ring, the zach ring's consumer) belongs to the collecting one.
+// mu stands for the original's kevent_lock, ready_lock and per-kevent
+// ulock: the index, the ready lists and every kevent's ukevent are under it.
+// Storages have their own lock and are shared by every queue watching the
+// origin (see storage). Producers (storage_ready from the hook thread or a
+// user-source producer, and ctl READY) may run on any goroutine; everything
+// else (ctl ADD/MODIFY/REMOVE, collection, the take29 ring, the zach ring's
+// consumer) belongs to the collecting one.
 type kuser struct {
 	mu    spinlock
 	calls *notify.Counters
@@ -43,14 +46,39 @@ type kuser struct {
 	pool     kpool
 	poll     poller
 
+	// ust is the queue's own storage, take30's k->user->st: every unotify
+	// kevent of the queue sits on it, and nothing calls storage_ready on it
+	// (they are made ready by KEVENT_CTL_READY).
+	ust *storage
+	// stHeld is the storage whose lock the current holder of mu also holds
+	// (nil if none): only that storage's list may be changed.
+	stHeld *storage
+	// reap holds finished kevents still on a storage whose lock their
+	// finisher did not hold; the collector unlinks and recycles them (the
+	// patch frees kevents through RCU for the same reason).
+	reap, reapSpare []*kevent
+
 	// Sleeping and waking. futex is the word the collector sleeps on; the
 	// waiter flag (sleeping) is read and written under mu, so a producer
 	// issues futex_wake only when a collector is actually asleep.
 	futex       atomic.Uint32
+	sleep       func(w *atomic.Uint32, val uint32, d time.Duration) unix.Errno // futexWait; tests stand in signals
 	sleeping    bool
 	wakePending bool // set under mu by wakeLocked; the wake is issued after unlock
 	needExit    bool // Wake (ctl READY with num 0): the next collection returns at once
 	closed      bool
+	// nonblock is O_NONBLOCK on the queue's file: get_events and
+	// kevent_wait never sleep and ignore their timeout (take29).
+	nonblock bool
+
+	// The poll fd (pollable.go): an eventfd readable while the queue is
+	// (kevent_user_poll's ready_num || need_exit); -1 until asked for.
+	pollfd  int
+	pollSet bool     // the eventfd is readable (under mu)
+	pollMu  spinlock // orders the eventfd's writes and reads
+
+	absMu    sync.Mutex  // the ABSTIME timer (timeout.go)
+	absTimer *time.Timer // take29's u->timer: armed by an ABSTIME wait, left armed after it
 
 	zring  *ring.Owned  // zach: the kernel is its producer, the Notifier's Wait its consumer
 	t29    *ring.Take29 // take29: kevent_ring and the kernel's private indices
@@ -62,13 +90,20 @@ type kuser struct {
 	pfds     []unix.PollFd
 	deferred []*kevent
 	pfd1     [1]unix.PollFd
+	// ADD array scratch (collector only).
+	addIDs  map[uint64]struct{}
+	addKs   []*kevent
+	addPfds []unix.PollFd
+	addRes  []int8
+	addUk   []ukevent
 }
 
 // ringSlotSize is a zach slot: the ownership header and one ukevent.
 const ringSlotSize = ring.OwnedHeader + ukeventSize
 
 func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
-	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p}
+	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p,
+		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, addIDs: make(map[uint64]struct{})}
 	switch m {
 	case modeZach:
 		r, err := ring.NewOwned(ringSlots, ringSlotSize)
@@ -89,11 +124,32 @@ func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, 
 
 func (u *kuser) lock() { u.mu.lock(u.calls) }
 
+// lockSt takes st's lock, then the queue's, in the one order allowed.
+func (u *kuser) lockSt(st *storage) {
+	st.mu.lock(u.calls)
+	u.lock()
+	u.stHeld = st
+}
+
+func (u *kuser) unlockSt(st *storage) {
+	u.stHeld = nil
+	u.unlock()
+	st.mu.unlock()
+}
+
 // unlock releases the queue and issues the futex wake a producer decided on
 // under the lock, so the sleeper does not wake into a held lock.
+//
+// With a poll fd (pollable.go) it also brings the fd's readiness in line
+// with the queue's, deciding under the lock and signalling under pollMu,
+// taken before the queue is released, so signals keep the decisions' order.
 func (u *kuser) unlock() {
 	wake := u.wakePending
 	u.wakePending = false
+	if u.pollfd >= 0 {
+		u.unlockPollable(wake)
+		return
+	}
 	u.mu.unlock()
 	if wake {
 		u.calls.Inc(notify.CallWake)
@@ -113,34 +169,56 @@ func (u *kuser) wakeLocked() {
 	}
 }
 
-// storageReady is kevent_storage_ready: the origin reports activity mask.
-// Each kevent interested in mask has its callback run and is queued once;
-// without WAKEUP_ALL a kevent is skipped once an earlier one of the same
-// storage has been made ready by this call (first-waker-only).
-func (u *kuser) storageReady(st *storage, mask uint32) {
-	u.lock()
+// storageReady is kevent_storage_ready: the origin reports activity mask
+// to every queue watching it. Each kevent interested in mask has its
+// callback run and is queued once on its own queue; without WAKEUP_ALL a
+// kevent is skipped once an earlier one of the storage — of this queue or
+// another — has been made ready by this call (first-waker-only). The
+// storage's lock is held throughout and each kevent's queue is locked in
+// turn, so two queues never hold each other up for longer than one kevent.
+func storageReady(st *storage, mask uint32, c *notify.Counters) {
+	st.mu.lock(c)
 	woken := 0
-	for i := 0; i < len(st.list); {
-		k := st.list[i]
-		if mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
+	st.walk, st.walking = 0, true
+	for st.walk < len(st.list) {
+		k := st.list[st.walk]
+		u := k.u
+		u.lock()
+		u.stHeld = st
+		// A kevent finished by a queue that did not hold this storage's lock
+		// waits on the list for its reaper: it has left its queue (kUser
+		// clear) and must not be made ready.
+		if k.flags&kUser != 0 && mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
 			r := readyVerdict(k, mask)
 			u.ready(k, r)
 			if r != 0 {
 				woken++
 			}
 		}
-		// ready() takes a oneshot or broken kevent off this list; the next
-		// one has then moved into slot i.
-		if i < len(st.list) && st.list[i] == k {
-			i++
+		u.stHeld = nil
+		u.unlock()
+		// ready() may have taken k (a oneshot or broken kevent) or, through
+		// zach's flush, another kevent off this list; storageDequeue keeps
+		// walk on the kevent after k either way.
+		if st.walk < len(st.list) && st.list[st.walk] == k {
+			st.walk++
 		}
 	}
-	u.unlock()
+	st.walking = false
+	st.mu.unlock()
 }
 
+// storageReady on a storage this queue watches (tests and the direct user
+// sources): the same storage_ready, counted on this queue.
+func (u *kuser) storageReady(st *storage, mask uint32) { storageReady(st, mask, u.calls) }
+
 // readyVerdict is the type's callback as storage_ready runs it. A poll
-// kevent trusts the activity the hook observed (take29's poll callback did
-// not poll again from storage_ready either when LAST_CHECK was set); take30's
+// kevent trusts the activity the hook observed. That is take28's poll
+// callback only while the kevent has KEVENT_REQ_LAST_CHECK set: take28
+// sets it on every poll kevent at enqueue, and the dequeue check clears it
+// for good once it confirms readiness, after which kevent_poll_callback
+// calls f_op->poll at every wake-up (a kbench variant, see doc.go: here
+// that would be a system call on the hook thread per report). take30's
 // unotify callback always says ready.
 func readyVerdict(k *kevent, mask uint32) int {
 	if k.st.typ == typePoll {
@@ -184,6 +262,9 @@ func (u *kuser) ready(k *kevent, ret int) {
 		return
 	}
 	if (k.uk.ReqFlags&reqOneshot != 0 || ret < 0) && k.flags&kStorage != 0 {
+		if u.stHeld != k.st {
+			panic("kevent: kevent_ready without its storage's lock")
+		}
 		storageDequeue(k)
 	}
 	if k.flags&kInFlight != 0 {
@@ -291,17 +372,50 @@ func (u *kuser) completeReady(k *kevent, deferred *[]*kevent) {
 	}
 }
 
-// finish is kevent_finish_user: out of the index, off the storage and the
-// ready list, back to the pool.
+// finish is kevent_finish_user: out of the index and the ready list, off
+// the storage and back to the pool. If the storage's lock is not held here
+// (collection, or zach's publish of another storage's kevent), the kevent
+// leaves the queue now and the storage later, through reap.
 func (u *kuser) finish(k *kevent) {
 	delete(u.index, k.uk.ID)
-	if k.flags&kStorage != 0 {
-		storageDequeue(k)
-	}
+	k.flags &^= kUser
 	if k.flags&kReady != 0 {
 		u.unlinkReady(k)
 	}
+	if k.flags&kStorage != 0 {
+		if u.stHeld != k.st {
+			u.reap = append(u.reap, k)
+			return
+		}
+		storageDequeue(k)
+	}
 	u.pool.put(k)
+}
+
+// reapDead unlinks the kevents finish left on their storages and recycles
+// them. Collector only, with no lock held.
+func (u *kuser) reapDead() {
+	u.lock()
+	dead := u.reap
+	if len(dead) == 0 {
+		u.unlock()
+		return
+	}
+	u.reap = u.reapSpare[:0]
+	u.unlock()
+	for _, k := range dead {
+		st := k.st
+		u.lockSt(st)
+		if k.flags&kStorage != 0 {
+			storageDequeue(k)
+		}
+		u.pool.put(k)
+		u.unlockSt(st)
+	}
+	clear(dead)
+	u.lock()
+	u.reapSpare = dead[:0]
+	u.unlock()
 }
 
 func storageEnqueue(st *storage, k *kevent) {
@@ -313,12 +427,16 @@ func storageEnqueue(st *storage, k *kevent) {
 // storageDequeue removes k keeping the others' order (first-waker-only
 // depends on it).
 func storageDequeue(k *kevent) {
-	l := k.st.list
+	st := k.st
+	l := st.list
 	for i, x := range l {
 		if x == k {
 			copy(l[i:], l[i+1:])
 			l[len(l)-1] = nil
-			k.st.list = l[:len(l)-1]
+			st.list = l[:len(l)-1]
+			if st.walking && i < st.walk {
+				st.walk--
+			}
 			break
 		}
 	}
@@ -331,6 +449,7 @@ func (u *kuser) shutdown() {
 	u.closed = true
 	u.wakeLocked()
 	u.unlock()
+	u.cancelAbs() // kevent_user_put's hrtimer_cancel
 }
 
 var errNoKevent = fmt.Errorf("kevent: no such kevent: %w", os.ErrNotExist)

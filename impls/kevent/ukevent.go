@@ -48,8 +48,9 @@ const (
 
 // Return flags, values from ukevent.h.
 const (
-	retBroken = 0x1 // KEVENT_RET_BROKEN
-	retDone   = 0x2 // KEVENT_RET_DONE
+	retBroken     = 0x1 // KEVENT_RET_BROKEN
+	retDone       = 0x2 // KEVENT_RET_DONE
+	retCopyFailed = 0x4 // KEVENT_RET_COPY_FAILED: get_events found the queue's ring full
 )
 
 // Kevent types. KEVENT_POLL is ukevent.h's value; take30's private user

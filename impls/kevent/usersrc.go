@@ -8,8 +8,12 @@ import (
 	"kbench/notify"
 )
 
-// User sources: take30's private user notifications, a unotify kevent on a
-// storage of its own, made ready by Fire.
+// User sources: take30's private user notifications (kevent_unotify.c), a
+// unotify kevent on the queue's storage, which Fire marks ready with
+// KEVENT_CTL_READY as the take30 mail says ("marked as ready using
+// kevent_ctl(KEVENT_READY)"). With fire_direct=1 each source is instead an
+// origin with a storage of its own that Fire readies through storage_ready
+// (kbench's variant, see doc.go).
 
 const userMask = 1 // a user source's only event
 
@@ -41,13 +45,16 @@ func (n *Notifier) AddUser(token uint64, tr notify.Trigger) (int, error) {
 	}
 	idx := n.allocReg()
 	r := &n.regs[idx]
-	st := &storage{origin: idx, typ: typeUnotify, gen: r.gen + 1}
-	*r = reg{live: true, user: true, gen: r.gen, token: token, in: notify.Readable, tr: tr, req: req, st: st}
+	us := &usrc{}
+	if n.fireDirect {
+		us.st = &storage{origin: idx, typ: typeUnotify}
+	}
+	*r = reg{live: true, user: true, gen: r.gen, token: token, in: notify.Readable, tr: tr, req: req, st: us.st, us: us}
 	if err := n.addKevent(idx, userMask); err != nil {
 		n.freeReg(idx)
 		return 0, err
 	}
-	n.tab.store(idx, st)
+	n.utab.store(idx, us)
 	return idx, nil
 }
 
@@ -95,31 +102,34 @@ func (n *Notifier) RemoveUser(id int) error {
 	if r.kev {
 		n.u.remove(keventID(id, r.gen))
 	}
-	n.tab.store(id, nil)
+	n.utab.store(id, nil)
 	n.freeReg(id)
 	return nil
 }
 
-// Fire is kevent_storage_ready on the user source's storage: by default
-// kernel code reporting an event, so no kernel entry but the futex wake when
-// the collector sleeps. With fire_ctl=1 it is a user-space producer's
-// KEVENT_CTL_READY: one kernel entry first, counted as CallFire (the
-// producer's side, as an eventfd write is for fd sources). Any goroutine may
-// call it. A Fire racing with
-// RemoveUser of the same id may fire the slot's next user.
+// Fire makes a user source ready; any goroutine may call it. By default it
+// is the producer's kevent_ctl(KEVENT_CTL_READY) on the source's kevent:
+// one kernel entry, counted as CallFire (the producer's side of the ledger,
+// as an eventfd write is for fd sources). A oneshot source that was
+// delivered and not yet re-armed has no kevent: the patch hands the entry
+// back and readies nothing, and so does Fire, without error. With
+// fire_direct=1 it is storage_ready on the source's own storage, kernel
+// code firing an origin: no kernel entry but the futex wake when the
+// collector sleeps. A Fire racing with RemoveUser of the same id may fire
+// the slot's next user.
 func (n *Notifier) Fire(id int) error {
 	if n.closed.Load() {
 		return notify.ErrClosed
 	}
-	st := n.tab.load(id)
-	if st == nil || st.typ != typeUnotify {
+	us := n.utab.load(id)
+	if us == nil {
 		return fmt.Errorf("kevent fire user source %d: %w", id, os.ErrNotExist)
 	}
-	if n.fireCtl {
-		// The producer's KEVENT_CTL_READY: the same kernel entry as every
-		// emulated control call, on the producer's side of the ledger.
-		sysEnter(&n.calls, notify.CallFire)
+	if us.st != nil {
+		storageReady(us.st, userMask, &n.calls)
+		return nil
 	}
-	n.u.storageReady(st, userMask)
+	// Acquire: pairs with addKevent's Store.
+	n.u.markReady(us.id.Load(), notify.CallFire)
 	return nil
 }

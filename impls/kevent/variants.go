@@ -3,25 +3,33 @@ package kevent
 import "kbench/notify"
 
 // Variants are kevent's result rows: each collection path with user
-// sources (fired through storage_ready by the producer, as kernel code
-// would) and with fd sources (eventfds, through the emulated hook thread).
+// sources (take30 unotify kevents, fired by the producer's
+// KEVENT_CTL_READY; fire_direct=1 fires them through storage_ready
+// instead, kbench's variant) and with fd sources (eventfds, through the
+// emulated hook thread).
 //
 // Every row registers its sources Edge (KEVENT_REQ_ET). ET is kevent's own
 // mode — ret flags cleared on delivery, no requeue, no re-check — so the
 // rows measure the queue and the collection path rather than our level
 // emulation (which re-polls each level fd with ppoll at every collection),
 // it is the mode whose records may enter Zach's ring (level sources may
-// not), and it lines the rows up with epoll's ET row.
+// not), and it lines the rows up with epoll's ET row. One more row,
+// syscall-fd-oneshot, registers fd sources ONESHOT: each delivery is then
+// re-armed by an ADD, the control traffic kevent_ctl's arrays batch (churn
+// and scale, ctl_batch), beside epoll's oneshot row.
 func Variants() []notify.Variant {
 	var vs []notify.Variant
 	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
 		for _, src := range []notify.SourceKind{notify.SourceUser, notify.SourceFD} {
-			note := "user sources fired as kernel code fires them (storage_ready, take30 unotify); --set fire_ctl=1 makes each firing a KEVENT_CTL_READY kernel entry, as an eventfd write is for the fd rows"
+			note := "user sources: take30 unotify kevents fired by the producer's KEVENT_CTL_READY (one kernel entry per firing); fire_direct=1: kbench's direct storage_ready on a per-source storage, no kernel entry"
 			params := pathParams(p)
 			if src == notify.SourceFD {
 				note = "emulated: fd readiness via epoll hook thread"
 			} else {
-				params[ParamFireCtl] = DefaultFireCtl
+				params[ParamFireDirect] = DefaultFireDirect
+			}
+			if p == PathZach {
+				note += "; " + zachNote // after: an fd row's note starts with "emulated"
 			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
@@ -41,8 +49,23 @@ func Variants() []notify.Variant {
 			})
 		}
 	}
+	vs = append(vs, notify.Variant{
+		Backend: "kevent",
+		Name:    "syscall-fd-oneshot",
+		Trigger: notify.Oneshot,
+		Sources: notify.SourceFD,
+		Note:    "emulated: fd readiness via epoll hook thread; ONESHOT, each re-arm a KEVENT_CTL_ADD, batched into kevent_ctl arrays where the workload batches (ctl_batch)",
+		Params:  pathParams(PathSyscall),
+		Open: func(o notify.Options) (notify.Notifier, error) {
+			return New(PathSyscall, o)
+		},
+	})
 	return vs
 }
+
+// zachNote labels every zach row: the ring is not Polyakov's design, and
+// its early completion changes what a oneshot re-arm finds.
+const zachNote = "variant: Zach Brown's July 2006 ring proposal, not a kevent take; completing at storage_ready frees ONESHOT kevents before user space reads them (a MODIFY re-arm then gets ENOENT and becomes an ADD)"
 
 func pathParams(p Path) map[string]int {
 	switch p {

@@ -29,7 +29,7 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 		// A level Wait reports every fd ready when it began; fd readiness
 		// that epoll has seen but the hook thread has not yet passed to
 		// storage_ready would be missed, so collect it here first.
-		n.hook.Load().harvest()
+		n.k.harvest()
 	}
 	var deadline int64
 	if timeout > 0 {

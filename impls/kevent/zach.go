@@ -14,7 +14,10 @@ import "unsafe"
 // reader makes every N ring records (see the Notifier's Wait).
 //
 // A record in the ring has been delivered: the kevent's completion
-// (oneshot freed, ET cleared) runs when it is published. So records are
+// (oneshot freed, ET cleared) runs when it is published. That is this
+// variant's own rule, not take29's (which completes at kevent_wait or
+// get_events): a ONESHOT kevent is freed before user space has read its
+// record, so a MODIFY that re-arms it gets ENOENT (the Notifier then ADDs). So records are
 // not coalesced once published: each storage_ready that finds the kevent
 // not READY publishes a new one, as af_packet posts one frame per packet.
 
