@@ -102,7 +102,35 @@ func build(workload string, rows []results.Result, wide, notes bool) (header []s
 		}
 		lines = append(lines, line)
 	}
+	if notes {
+		footnotes = append(footnotes, firingNote(rows)...)
+	}
 	return header, lines, footnotes
+}
+
+// firingNote says how kevent's user sources were fired in these rows, when
+// any row has them: through KEVENT_CTL_READY, one kernel entry per firing,
+// as take30's unotify did (fire_direct=0), or by kbench calling
+// storage_ready with no kernel entry (fire_direct=1), which the patch never
+// had. Their figures are not comparable.
+func firingNote(rows []results.Result) []string {
+	ready, direct := 0, 0
+	for _, r := range rows {
+		switch r.Params["fire_direct"] {
+		case "0":
+			ready++
+		case "1":
+			direct++
+		}
+	}
+	var out []string
+	if ready > 0 {
+		out = append(out, "kevent user sources: fired through kevent_ctl(KEVENT_CTL_READY), one kernel entry per firing (take30 unotify)")
+	}
+	if direct > 0 {
+		out = append(out, "kevent user sources with fire_direct=1: storage_ready called by the producer, no kernel entry (not in the patch)")
+	}
+	return out
 }
 
 func only(cols []Column, metrics []string) []Column {
