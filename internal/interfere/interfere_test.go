@@ -64,7 +64,8 @@ type fakeProc struct {
 	files [2]map[string]string
 	self  [2]int64
 	at    [2]time.Time
-	reads int
+	reads int // of /proc/stat
+	nows  int // calls of now
 }
 
 func (f *fakeProc) phase() int { return min(1, max(0, f.reads-1)) }
@@ -82,7 +83,10 @@ func (f *fakeProc) source() source {
 			return []byte(s), nil
 		},
 		selfNs: func() (int64, error) { return f.self[f.phase()], nil },
-		now:    func() time.Time { return f.at[f.phase()] },
+		now: func() time.Time {
+			f.nows++
+			return f.at[min(1, f.nows-1)]
+		},
 		tickNs: func() int64 { return int64(10 * time.Millisecond) },
 		listProcs: func() ([]string, error) {
 			var names []string

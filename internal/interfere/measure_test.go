@@ -52,7 +52,7 @@ func TestMeasureByHand(t *testing.T) {
 		}
 		in := b.Since(a)
 		t.Logf("window %v: share %.3f  busy %v  self %v  steal %v", time.Duration(in.WallNs).Round(time.Millisecond),
-			in.Share, time.Duration(in.BusyNs), time.Duration(in.SelfNs).Round(time.Millisecond), time.Duration(in.StealNs))
+			in.Share, time.Duration(in.BusyNs).Round(time.Millisecond), time.Duration(in.SelfNs).Round(time.Millisecond), time.Duration(in.StealNs))
 	}
 	p, err := Preflight(context.Background(), cpus, window, 0.10)
 	if err != nil {

@@ -79,10 +79,12 @@ var sys = source{
 	pid:       os.Getpid,
 }
 
-// Take reads the accounting of cpus now.
+// Take reads the accounting of cpus now. It reads a file and allocates:
+// call it around a trial, never inside a measured loop.
 func Take(cpus []int) (Snapshot, error) { return sys.take(cpus) }
 
 func (src source) take(cpus []int) (Snapshot, error) {
+	at := src.now() // the file's idle figures are as of its read, next
 	b, err := src.readFile("/proc/stat")
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("interference: %w", err)
@@ -95,7 +97,7 @@ func (src source) take(cpus []int) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("interference: %w", err)
 	}
-	return Snapshot{cpus: slices.Clone(cpus), times: times, selfNs: self, at: src.now(), tickNs: src.tickNs()}, nil
+	return Snapshot{cpus: slices.Clone(cpus), times: times, selfNs: self, at: at, tickNs: src.tickNs()}, nil
 }
 
 // Since returns the reading between before and s (s later). MeasuredNs is
