@@ -24,9 +24,10 @@ import (
 
 // Row is one row's tally across the invocations.
 type Row struct {
-	// Key is the row's benchmark name (results.BenchName).
-	Key      string
-	Headline string
+	// Key is the row's benchmark name (results.BenchName); Name is the
+	// shorter "workload backend/variant" when no other row shares it.
+	Key, Name string
+	Headline  string
 	// Files: how many invocations measured the row.
 	Files int
 	// Pairs: ordered pairs (i, j), i ≠ j, of those; Held: of which i's
@@ -70,6 +71,7 @@ func Measure(files []*results.File) (*Report, error) {
 		return nil, fmt.Errorf("coverage: %d result file(s), need at least 2", len(files))
 	}
 	type acc struct {
+		id       string
 		headline string
 		ivs      []results.Interval // one per invocation
 	}
@@ -84,7 +86,7 @@ func Measure(files []*results.File) (*Report, error) {
 			key := results.BenchName(r)
 			a := rows[key]
 			if a == nil {
-				a = &acc{headline: headline(r)}
+				a = &acc{id: r.ID(), headline: headline(r)}
 				if a.headline == "" {
 					continue
 				}
@@ -99,10 +101,17 @@ func Measure(files []*results.File) (*Report, error) {
 	if len(order) == 0 {
 		return nil, errors.New("coverage: no measured rows in the files")
 	}
+	ids := map[string]int{}
+	for _, a := range rows {
+		ids[a.id]++
+	}
 	rep := &Report{Files: len(files)}
 	for _, key := range order {
 		a := rows[key]
-		row := Row{Key: key, Headline: a.headline, Files: len(a.ivs), Confidence: 1}
+		row := Row{Key: key, Name: key, Headline: a.headline, Files: len(a.ivs), Confidence: 1}
+		if ids[a.id] == 1 {
+			row.Name = a.id
+		}
 		widths := make([]float64, 0, len(a.ivs))
 		for i, oi := range a.ivs {
 			widths = append(widths, oi.RelHalfWidth())
@@ -162,7 +171,7 @@ func (r *Report) Write(w io.Writer) error {
 		r.Files, r.Held, r.Pairs, pct(r.Share(), r.Pairs))
 	fmt.Fprintln(tw, "row\theadline\tfiles\theld\tshare\twidth\tconfidence")
 	for _, row := range r.Rows {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\n", row.Key, row.Headline, row.Files, row.Held, row.Pairs,
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d/%d\t%s\t%s\t%s\n", row.Name, row.Headline, row.Files, row.Held, row.Pairs,
 			pct(row.Share(), row.Pairs), plusMinus(row.Width), pct(row.Confidence, row.Files))
 	}
 	return tw.Flush()

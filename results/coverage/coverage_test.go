@@ -32,7 +32,13 @@ func files() []*results.File {
 	mk := func(rs ...results.Result) *results.File { return &results.File{Schema: results.Schema, Results: rs} }
 	return []*results.File{
 		mk(withTrust("lt", 100, 90, 110), bare("poll", results.StatusOK, 1, 2, 3, 4, 5, 6),
-			withTrust("et", 10, 9, 11), bare("skip", results.StatusSkipped), bare("once", results.StatusOK, 5, 5)),
+			withTrust("et", 10, 9, 11), bare("skip", results.StatusSkipped), bare("once", results.StatusOK, 5, 5),
+			// The same row at another parameter: names keep them apart.
+			func() results.Result {
+				r := bare("once", results.StatusOK, 5, 5)
+				r.Params = map[string]string{"sources": "16"}
+				return r
+			}()),
 		mk(withTrust("lt", 105, 95, 120), bare("poll", results.StatusNoisy, 2, 3, 4, 5, 6, 7),
 			withTrust("et", 10, 9, 11), bare("skip", results.StatusSkipped)),
 		mk(withTrust("lt", 55, 50, 60), bare("poll", results.StatusUnstable, 15, 14, 13, 12, 11, 10),
@@ -47,12 +53,13 @@ func TestMeasure(t *testing.T) {
 	}
 	want := []Row{
 		// Only files 1 and 2 measured it (failed in 3).
-		{Key: "Fanin/backend=epoll/variant=et", Headline: "events/s", Files: 2, Pairs: 2, Held: 2, Width: 0.1, Confidence: 0.96875},
+		{Key: "Fanin/backend=epoll/variant=et", Name: "fanin epoll/et", Headline: "events/s", Files: 2, Pairs: 2, Held: 2, Width: 0.1, Confidence: 0.96875},
 		// 1→2 and 2→1 hold; nothing holds 3's median or is held by 3's.
-		{Key: "Fanin/backend=epoll/variant=lt", Headline: "events/s", Files: 3, Pairs: 6, Held: 2, Width: 0.1, Confidence: 0.96875},
+		{Key: "Fanin/backend=epoll/variant=lt", Name: "fanin epoll/lt", Headline: "events/s", Files: 3, Pairs: 6, Held: 2, Width: 0.1, Confidence: 0.96875},
 		// Recomputed: [1,6] med 3.5; [2,7] med 4.5; [10,15] med 12.5.
-		{Key: "Fanin/backend=aio/variant=once", Headline: "events/s", Files: 1, Confidence: 0.5},
-		{Key: "Fanin/backend=aio/variant=poll", Headline: "events/s", Files: 3, Pairs: 6, Held: 2, Width: 2.5 / 4.5, Confidence: 0.96875},
+		{Key: "Fanin/backend=aio/variant=once", Name: "Fanin/backend=aio/variant=once", Headline: "events/s", Files: 1, Confidence: 0.5},
+		{Key: "Fanin/backend=aio/variant=once/sources=16", Name: "Fanin/backend=aio/variant=once/sources=16", Headline: "events/s", Files: 1, Confidence: 0.5},
+		{Key: "Fanin/backend=aio/variant=poll", Name: "fanin aio/poll", Headline: "events/s", Files: 3, Pairs: 6, Held: 2, Width: 2.5 / 4.5, Confidence: 0.96875},
 	}
 	if len(rep.Rows) != len(want) {
 		t.Fatalf("rows %+v", rep.Rows)
@@ -86,11 +93,12 @@ func TestMeasure(t *testing.T) {
 	}
 	const golden = `3 invocations: an interval held another invocation's median in 6 of 14 ordered pairs (43%)
 
-row                             headline  files  held  share  width  confidence
-Fanin/backend=aio/variant=once  events/s  1      0/0   -      ±0.0%  50%
-Fanin/backend=aio/variant=poll  events/s  3      2/6   33%    ±56%   97%
-Fanin/backend=epoll/variant=et  events/s  2      2/2   100%   ±10%   97%
-Fanin/backend=epoll/variant=lt  events/s  3      2/6   33%    ±10%   97%
+row                                        headline  files  held  share  width  confidence
+Fanin/backend=aio/variant=once             events/s  1      0/0   -      ±0.0%  50%
+Fanin/backend=aio/variant=once/sources=16  events/s  1      0/0   -      ±0.0%  50%
+fanin aio/poll                             events/s  3      2/6   33%    ±56%   97%
+fanin epoll/et                             events/s  2      2/2   100%   ±10%   97%
+fanin epoll/lt                             events/s  3      2/6   33%    ±10%   97%
 `
 	if b.String() != golden {
 		t.Errorf("got\n%s\nwant\n%s", b.String(), golden)
