@@ -29,8 +29,12 @@ type Interference struct {
 	WallNs int64 `json:"wall_ns"`
 	CPUs   []int `json:"cpus"`
 	// BusyNs: the pinned CPUs' non-idle time (user, nice, system, irq,
-	// softirq), summed over the CPUs.
+	// softirq), summed over the CPUs, measured as the window less idle,
+	// iowait and steal time (IdleNs), which the kernel measures rather than
+	// samples with ticks (internal/interfere says why).
 	BusyNs int64 `json:"busy_ns"`
+	// IdleNs: the pinned CPUs' idle and iowait time, summed over the CPUs.
+	IdleNs int64 `json:"idle_ns"`
 	// StealNs: time the hypervisor ran something else on those CPUs.
 	StealNs int64 `json:"steal_ns"`
 	// SelfNs: this process's CPU time, all threads.
