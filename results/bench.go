@@ -59,7 +59,7 @@ func WriteBench(w io.Writer, f *File) error {
 	seenUnit := map[string]bool{}
 	for i := range f.Results {
 		r := &f.Results[i]
-		if r.Status != StatusOK {
+		if !r.Status.Measured() {
 			continue
 		}
 		for _, u := range r.Units {
