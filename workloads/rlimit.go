@@ -203,3 +203,19 @@ func closeEventfds(fds []int) {
 		unix.Close(fd)
 	}
 }
+
+// noFileRefusal recognises running out of file descriptors (EMFILE: the
+// process's RLIMIT_NOFILE; ENFILE: the system's file table) anywhere in
+// err's chain and returns it with the limits in force, so that the row is
+// skipped with the reason rather than failed: the sources asked for do not
+// fit this process, which says nothing about the mechanism.
+func noFileRefusal(err error) (error, bool) {
+	if !errors.Is(err, unix.EMFILE) && !errors.Is(err, unix.ENFILE) {
+		return nil, false
+	}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return fmt.Errorf("out of file descriptors: %w", err), true
+	}
+	return fmt.Errorf("RLIMIT_NOFILE %d (hard %d) is too low for the sources asked for: %w", lim.Cur, lim.Max, err), true
+}

@@ -2,6 +2,8 @@ package workloads
 
 import (
 	"fmt"
+	"math"
+	"sort"
 
 	"kbench/internal/cpu"
 
@@ -22,14 +24,44 @@ func skipOrFail(r results.Result, err error) results.Result {
 	return fail(r, err)
 }
 
+// fail marks a row failed, except when the process ran out of file
+// descriptors: a resource the machine refuses skips the row, with the limit
+// in the reason, in every workload alike.
 func fail(r results.Result, err error) results.Result {
+	if fdErr, ok := noFileRefusal(err); ok {
+		return skip(r, fdErr)
+	}
 	r.Status, r.Reason = results.StatusFailed, err.Error()
 	return r
 }
 
-// finish marks a row failed when any repetition lost or duplicated a firing.
+// finish marks a row failed when any repetition lost or duplicated a
+// firing, or holds a value that is not a finite number (a rate over no
+// time, a ratio of nothing): a result never carries NaN or Inf.
 func finish(r results.Result) results.Result {
 	if r.Status != "" {
+		return r
+	}
+	bad := ""
+	for _, s := range r.Samples {
+		names := make([]string, 0, len(s.Values))
+		for k := range s.Values {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if v := s.Values[k]; math.IsNaN(v) || math.IsInf(v, 0) {
+				if bad == "" {
+					bad = fmt.Sprintf("repetition %d measured %s = %v: not a finite number", s.Rep, k, v)
+				}
+				// JSON has no encoding for NaN or Inf: the value goes, the
+				// row says why.
+				delete(s.Values, k)
+			}
+		}
+	}
+	if bad != "" {
+		r.Status, r.Reason = results.StatusFailed, bad
 		return r
 	}
 	_, _, lost, dup := r.Totals()

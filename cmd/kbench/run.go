@@ -1,17 +1,12 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"kbench/impls/all"
@@ -74,6 +69,9 @@ type runFlags struct {
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
+	// given holds the flags set on the command line: a zero or negative
+	// --duration, --warmup or --reps is refused, not read as "default".
+	given map[string]bool
 }
 
 // parseRun parses the flags shared by run and fidelity.
@@ -84,9 +82,9 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.impl, "impl", "all", "backends: all, a backend name (epoll) or a variant (epoll/lt), comma-separated")
 	fs.StringVar(&f.workload, "workload", "all", "workloads, comma-separated, or all (see kbench list)")
-	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (default 100ms; --quick 20ms)")
-	fs.DurationVar(&f.warmup, "warmup", -1, "length of the discarded warm-up repetition (default 50ms; --quick 10ms)")
-	fs.IntVar(&f.reps, "reps", 0, "repetitions per row (default 6; --quick 3)")
+	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition, 1ms to 1h (default 100ms; --quick 20ms)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "length of the discarded warm-up repetition, 0 (none) to 1h (default 50ms; --quick 10ms)")
+	fs.IntVar(&f.reps, "reps", 0, "repetitions per row, 1 to 10000 (default 6; --quick 3)")
 	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
@@ -108,6 +106,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	if fs.NArg() > 0 {
 		return f, cfg, nil, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
+	f.given = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	if cfg, err = f.config(); err != nil {
 		return
 	}
@@ -117,7 +117,21 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	}
 	if variants, err = all.Select(f.impl); err != nil {
 		err = usageError{err}
+		return
 	}
+	// Every --set value against the range of each workload and variant
+	// that will get it, before anything runs.
+	wls := []workloads.Workload{workloads.Fidelity}
+	if name == "run" {
+		if wls, err = selectWorkloads(f.workload); err != nil {
+			return
+		}
+	}
+	if perr := workloads.CheckParams(cfg.Params, wls, variants); perr != nil {
+		err = usagef("--set %v", perr)
+		return
+	}
+	err = checkOut(f)
 	return
 }
 
@@ -134,7 +148,7 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 		return err
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	file := &results.File{
@@ -250,19 +264,22 @@ func (f runFlags) config() (workloads.Config, error) {
 	if f.quick {
 		cfg.Duration, cfg.Warmup, cfg.Reps = 20*time.Millisecond, 10*time.Millisecond, 3
 	}
-	if f.duration < 0 {
-		return cfg, usagef("--duration %v: must be positive", f.duration)
-	}
-	if f.duration > 0 {
+	if f.given["duration"] {
+		if f.duration < minDuration || f.duration > maxDuration {
+			return cfg, usagef("--duration=%v is outside its range %v..%v", f.duration, minDuration, maxDuration)
+		}
 		cfg.Duration = f.duration
 	}
-	if f.warmup >= 0 {
+	if f.given["warmup"] {
+		if f.warmup < 0 || f.warmup > maxDuration {
+			return cfg, usagef("--warmup=%v is outside its range 0s..%v (0s: no warm-up)", f.warmup, maxDuration)
+		}
 		cfg.Warmup = f.warmup
 	}
-	if f.reps < 0 {
-		return cfg, usagef("--reps %d: must be at least 1", f.reps)
-	}
-	if f.reps > 0 {
+	if f.given["reps"] {
+		if f.reps < 1 || f.reps > maxReps {
+			return cfg, usagef("--reps=%d is outside its range 1..%d", f.reps, maxReps)
+		}
 		cfg.Reps = f.reps
 	}
 	switch f.wait {
@@ -319,15 +336,8 @@ func (f runFlags) config() (workloads.Config, error) {
 		}
 		cfg.HelperCPU = c
 	}
-	if f.set != "" {
-		for _, kv := range strings.Split(f.set, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(v)
-			if !ok || err != nil || k == "" {
-				return cfg, usagef("--set %q: want name=integer", kv)
-			}
-			cfg.Params[k] = n
-		}
+	if cfg.Params, err = parseSet(f.set); err != nil {
+		return cfg, usagef("--set %v", err)
 	}
 	return cfg, nil
 }
@@ -381,20 +391,13 @@ func checkParams(p map[string]int, wls []workloads.Workload, vs []notify.Variant
 	return nil
 }
 
+// writeFiles writes the result set (JSON, .bench, CSV) under one claimed
+// stem, kbench-<start time>[-N]: all three or none (results.WriteSet).
 func writeFiles(dir string, f *results.File) ([]string, error) {
 	base := "kbench-" + f.Started.Format("20060102-150405")
-	jsonPath := results.FreeName(dir, base, ".json")
-	stem := strings.TrimSuffix(filepath.Base(jsonPath), ".json")
-	benchPath := filepath.Join(dir, stem+".bench")
-	csvPath := filepath.Join(dir, stem+".csv")
-	if err := results.WriteJSON(jsonPath, f); err != nil {
-		return nil, err
+	paths, err := results.WriteSet(dir, base, results.Set(f))
+	if err != nil {
+		return nil, fmt.Errorf("result files not written: %w", err)
 	}
-	if err := results.WriteBenchFile(benchPath, f); err != nil {
-		return nil, err
-	}
-	if err := results.WriteCSVFile(csvPath, f); err != nil {
-		return nil, err
-	}
-	return []string{jsonPath, benchPath, csvPath}, nil
+	return paths, nil
 }

@@ -44,6 +44,16 @@ func Variants() []notify.Variant {
 	return vs
 }
 
+// The ranges kbench checks --set values against: a ring needs two slots
+// (internal/ring), a batch or a collection interval one record; 1M records
+// bounds the ring's memory at tens of MiB.
+func init() {
+	notify.DeclareRange(ParamRingSlots, 2, 1<<20)
+	notify.DeclareRange(ParamZachN, 1, 1<<20)
+	notify.DeclareRange(ParamCommitBatch, 1, 1<<20)
+	notify.DeclareRange(ParamFireCtl, 0, 1)
+}
+
 func pathParams(p Path) map[string]int {
 	switch p {
 	case PathTake29:
