@@ -36,6 +36,9 @@ func ReadJSON(path string) (*File, error) {
 		return nil, err
 	}
 	defer fh.Close()
+	if st, err := fh.Stat(); err == nil && st.Size() > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes, more than %d MiB: not a kbench result file", path, st.Size(), MaxFileSize>>20)
+	}
 	b, err := io.ReadAll(io.LimitReader(fh, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)

@@ -217,5 +217,5 @@ func noFileRefusal(err error) (error, bool) {
 	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
 		return fmt.Errorf("out of file descriptors: %w", err), true
 	}
-	return fmt.Errorf("RLIMIT_NOFILE %d (hard %d) is too low for the sources asked for: %w", lim.Cur, lim.Max, err), true
+	return fmt.Errorf("RLIMIT_NOFILE %d (hard %d) is too low for this row's fds: %w", lim.Cur, lim.Max, err), true
 }

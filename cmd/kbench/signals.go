@@ -7,15 +7,18 @@ import (
 	"os/signal"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"kbench/results"
 )
 
 // The first SIGINT or SIGTERM asks a run to stop after the current row and
 // save what finished; the second ends the process at once, whatever the
-// first is still doing (writing the files included), removing any result
-// file not yet complete as a set. The exit status is 128 plus the signal's
-// number: 130 for SIGINT, 143 for SIGTERM.
+// first is still doing (writing the files included). The exit status is
+// 128 plus the signal's number: 130 for SIGINT, 143 for SIGTERM (after the
+// second, the kernel's: the process dies of the signal, which shells report
+// as 130 or 143). A second signal during the writing of the files may leave
+// hidden temporaries (.kbench-….tmp*) and part of the set behind.
 
 // firstSignal is the signal that interrupted the run (0: none). Written by
 // the handler goroutine, read by main after run returns.
@@ -33,6 +36,12 @@ func interruptContext() (ctx context.Context, stop func()) {
 		case s := <-ch:
 			firstSignal.Store(int32(signum(s)))
 			cancel()
+			// From now on the kernel itself ends the process on either
+			// signal: this goroutine may wait long for a CPU (in a quiet
+			// fan-in row housekeeping threads run SCHED_IDLE beside a
+			// busy collector), the kernel's default action does not.
+			dieOnNextSignal()
+			fmt.Fprintf(os.Stderr, "kbench: %v: stopping after the current row; again to exit at once\n", s)
 		case <-done:
 			return
 		}
@@ -56,6 +65,18 @@ func signum(s os.Signal) int {
 		return int(n)
 	}
 	return int(syscall.SIGINT)
+}
+
+// dieOnNextSignal gives SIGINT and SIGTERM back their default action in the
+// kernel (end the process, exit status 128+n), under the runtime's handler,
+// which would only queue them for a goroutine. The runtime keeps no state
+// that this invalidates: it handles these two only to deliver them to
+// os/signal, and restores nothing for them later.
+func dieOnNextSignal() {
+	var dfl [4]uint64 // struct sigaction, all zero: SIG_DFL, no flags, empty mask
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		syscall.RawSyscall6(syscall.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
 }
 
 // interruptedCode is the exit status of a run the first signal stopped:
