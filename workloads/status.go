@@ -24,12 +24,12 @@ func skipOrFail(r results.Result, err error) results.Result {
 	return fail(r, err)
 }
 
-// fail marks a row failed, except when the process ran out of file
-// descriptors: a resource the machine refuses skips the row, with the limit
-// in the reason, in every workload alike.
+// fail marks a row failed, except when the machine refused a resource or a
+// call (file descriptors, a system call a seccomp filter forbids: refusal):
+// that skips the row, with the reason, in every workload alike.
 func fail(r results.Result, err error) results.Result {
-	if fdErr, ok := noFileRefusal(err); ok {
-		return skip(r, fdErr)
+	if why, ok := refusal(err); ok {
+		return skip(r, why)
 	}
 	r.Status, r.Reason = results.StatusFailed, err.Error()
 	return r
