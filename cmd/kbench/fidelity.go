@@ -1,11 +1,7 @@
 package main
 
 import (
-	"context"
 	"io"
-	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"kbench/results"
@@ -22,7 +18,7 @@ func fidelityCmd(stdout, stderr io.Writer, args []string) error {
 	if f.impl == "all" {
 		variants = nil // every twin, "not available" where a backend is missing
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 	file := &results.File{
 		Schema:  results.Schema,

@@ -350,7 +350,7 @@ func entries(t *testing.T, dir string) []string {
 	return out
 }
 
-// Runs started at once into one directory (same second, same stem) each
+// Twenty runs started at once into one directory (same second, same stem) each
 // get a whole set of their own; a file already there is never replaced.
 func TestConcurrentRunsClaimNames(t *testing.T) {
 	dir := t.TempDir()
@@ -362,7 +362,7 @@ func TestConcurrentRunsClaimNames(t *testing.T) {
 		os.WriteFile(p, []byte("theirs"), 0o644)
 		stale = append(stale, p)
 	}
-	const n = 6
+	const n = 20
 	outs := make([]outcome, n)
 	var wg sync.WaitGroup
 	for i := range n {
