@@ -513,3 +513,21 @@ func TestLowFDLimitSkipsRows(t *testing.T) {
 		}
 	}
 }
+
+// kbench fidelity shares run's flags and checks them the same way.
+func TestFidelityArgsExit2(t *testing.T) {
+	for _, tc := range []struct{ args, want string }{
+		{"--set=rounds=0", "rounds=0 is outside its range 1..1000"},
+		{"--set=round_ms=0", "round_ms=0 is outside its range"},
+		{"--set=nosuch=1", "no selected workload or variant has that parameter"},
+		{"--out=/dev/null", "/dev/null is not a directory"},
+		{"--reps=0", "--reps=0 is outside its range"},
+	} {
+		var stdout, stderr bytes.Buffer
+		err := run(&stdout, &stderr, []string{"fidelity", "--impl=epoll", tc.args})
+		var ue usageError
+		if !errors.As(err, &ue) || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("fidelity %s: %v, want a one-line usage error with %q", tc.args, err, tc.want)
+		}
+	}
+}
