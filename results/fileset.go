@@ -7,18 +7,23 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // A run's result is a set of files with one stem (kbench-<time>.json,
 // .bench, .csv): they appear together or not at all, and never over an
-// existing file. Each is written and synced under a temporary name first;
-// then the set claims its names with link(2), which fails with EEXIST
+// existing file. Each is written and synced as a temporary first: an
+// unnamed one (O_TMPFILE) where the filesystem has them, so that a process
+// killed while writing leaves nothing behind, else a hidden named one.
+// Then the set claims its names with linkat(2), which fails with EEXIST
 // rather than replace anything, so a name is claimed, not guessed: a
-// concurrent run, or a file left by anyone, makes the whole set move to the
-// next suffix. If a later link fails for another reason the links already
-// made are removed.
+// concurrent run, or a file left by anyone, makes the whole set move to
+// the next suffix. If a later link fails for another reason the links
+// already made are removed.
 
 // MaxNames bounds the stems a set tries (base, base-2, … base-MaxNames):
 // a directory that refuses every name ends the search with an error
@@ -42,8 +47,40 @@ func Set(f *File) []SetFile {
 	}
 }
 
-// link is os.Link; tests replace it to fail a chosen link.
-var link = os.Link
+// link gives the temporary old the name new, never over an existing file.
+// It follows a /proc/self/fd link to the unnamed file it stands for. Tests
+// replace it to fail a chosen link.
+var link = linkTemp
+
+func linkTemp(old, new string) error {
+	if err := unix.Linkat(unix.AT_FDCWD, old, unix.AT_FDCWD, new, unix.AT_SYMLINK_FOLLOW); err != nil {
+		return &os.LinkError{Op: "link", Old: old, New: new, Err: err}
+	}
+	return nil
+}
+
+// temp is a written temporary: open, and named (path) only when the
+// filesystem has no unnamed files.
+type temp struct {
+	f    *os.File
+	path string
+}
+
+// source is what link takes as the temporary's name.
+func (t temp) source() string {
+	if t.path != "" {
+		return t.path
+	}
+	return "/proc/self/fd/" + strconv.Itoa(int(t.f.Fd()))
+}
+
+func (t temp) discard() {
+	t.f.Close()
+	if t.path != "" {
+		os.Remove(t.path)
+		untrack(t.path)
+	}
+}
 
 // inflight are the paths a set in progress has made and would remove on
 // failure: temporaries, and names claimed before the whole set is. Abort
@@ -102,28 +139,41 @@ func Abort() {
 // the first stem none of whose names exists. It returns the paths in the
 // order of files. On error nothing of the set is left in dir.
 func WriteSet(dir, base string, files []SetFile) (paths []string, err error) {
-	tmps := make([]string, 0, len(files))
+	tmps := make([]temp, 0, len(files))
 	defer func() {
 		for _, t := range tmps {
-			os.Remove(t)
+			t.discard()
 		}
-		untrack(tmps...)
 	}()
 	for _, f := range files {
 		t, err := writeTemp(dir, base+f.Ext, f.Write)
-		if t != "" {
-			tmps = append(tmps, t)
-		}
 		if err != nil {
 			return nil, err
 		}
+		tmps = append(tmps, t)
 	}
 	for i := 1; i <= MaxNames; i++ {
 		stem := base
 		if i > 1 {
 			stem = fmt.Sprintf("%s-%d", base, i)
 		}
-		paths, err = claim(dir, stem, files, tmps)
+		var undone int
+		paths, undone, err = claim(dir, stem, files, tmps)
+		// An unnamed temporary whose link was undone cannot be linked
+		// again (its link count went back to 0 after it had been named):
+		// write it anew, the same bytes, for the next stem.
+		for k := 0; k < undone && err != nil; k++ {
+			if tmps[k].path != "" {
+				continue
+			}
+			tmps[k].discard()
+			t, werr := writeTemp(dir, base+files[k].Ext, files[k].Write)
+			if werr != nil {
+				tmps = append(tmps[:k], tmps[k+1:]...) // already discarded
+				return nil, werr
+			}
+			tmps[k] = t
+		}
 		if err == nil {
 			if err = syncDir(dir); err != nil {
 				removeAll(paths)
@@ -140,8 +190,9 @@ func WriteSet(dir, base string, files []SetFile) (paths []string, err error) {
 }
 
 // claim links each temporary to stem+ext. A name that exists (EEXIST)
-// undoes the links made and returns that error; so does any other failure.
-func claim(dir, stem string, files []SetFile, tmps []string) ([]string, error) {
+// undoes the links made and returns that error, and how many it undid; so
+// does any other failure.
+func claim(dir, stem string, files []SetFile, tmps []temp) ([]string, int, error) {
 	var placed []string
 	for i, f := range files {
 		p := filepath.Join(dir, stem+f.Ext)
@@ -149,10 +200,10 @@ func claim(dir, stem string, files []SetFile, tmps []string) ([]string, error) {
 		if inflight.aborted {
 			inflight.mu.Unlock()
 			removeAll(placed)
-			return nil, errAborted
+			return nil, len(placed), errAborted
 		}
 		// Held across the link so that Abort sees every name placed.
-		err := link(tmps[i], p)
+		err := link(tmps[i].source(), p)
 		if err == nil {
 			if inflight.paths == nil {
 				inflight.paths = map[string]bool{}
@@ -163,13 +214,13 @@ func claim(dir, stem string, files []SetFile, tmps []string) ([]string, error) {
 		if err != nil {
 			removeAll(placed)
 			if errors.Is(err, fs.ErrExist) {
-				return nil, err
+				return nil, len(placed), err
 			}
-			return nil, fmt.Errorf("place %s: %w", p, err)
+			return nil, len(placed), fmt.Errorf("place %s: %w", p, err)
 		}
 		placed = append(placed, p)
 	}
-	return placed, nil
+	return placed, 0, nil
 }
 
 func removeAll(paths []string) {
@@ -180,33 +231,63 @@ func removeAll(paths []string) {
 }
 
 // writeTemp writes a synced, world-readable temporary file in dir for the
-// file to be called name, and returns its path (also on error, when it was
-// created, for the caller to remove).
-func writeTemp(dir, name string, write func(io.Writer) error) (path string, err error) {
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp*")
-	if err != nil {
-		return "", fmt.Errorf("create a temporary file in %s: %w", dir, err)
-	}
-	if !track(tmp.Name()) {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return "", errAborted
+// file to be called name, and returns it open (the unnamed kind exists
+// only as long as its descriptor). On error nothing of it is left.
+func writeTemp(dir, name string, write func(io.Writer) error) (t temp, err error) {
+	if t, err = openTemp(dir, name); err != nil {
+		return temp{}, err
 	}
 	defer func() {
-		if cerr := tmp.Close(); cerr != nil && err == nil {
-			err = fmt.Errorf("close %s: %w", tmp.Name(), cerr)
+		if err != nil {
+			t.discard()
+			t = temp{}
 		}
 	}()
-	if err := write(tmp); err != nil {
-		return tmp.Name(), fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
+	if err := write(t.f); err != nil {
+		return t, fmt.Errorf("write %s: %w", filepath.Join(dir, name), err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return tmp.Name(), fmt.Errorf("sync %s: %w", filepath.Join(dir, name), err)
+	if err := t.f.Sync(); err != nil {
+		return t, fmt.Errorf("sync %s: %w", filepath.Join(dir, name), err)
 	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return tmp.Name(), fmt.Errorf("chmod %s: %w", filepath.Join(dir, name), err)
+	if err := t.f.Chmod(0o644); err != nil {
+		return t, fmt.Errorf("chmod %s: %w", filepath.Join(dir, name), err)
 	}
-	return tmp.Name(), nil
+	return t, nil
+}
+
+// unnamedTemps reports whether temporaries may be unnamed: they can only be
+// linked into place through /proc/self/fd. Tests turn it off to exercise
+// the named kind.
+var unnamedTemps = sync.OnceValue(func() bool {
+	_, err := os.Stat("/proc/self/fd")
+	return err == nil
+})
+
+// openTemp creates the temporary for the file to be called name in dir:
+// unnamed where the kernel and filesystem allow it, else hidden and named
+// (and tracked, for Abort).
+func openTemp(dir, name string) (temp, error) {
+	if unnamedTemps() {
+		fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err == nil {
+			return temp{f: os.NewFile(uintptr(fd), filepath.Join(dir, "(unnamed "+name+")"))}, nil
+		}
+		// EOPNOTSUPP: a filesystem without them; EISDIR or EINVAL: a
+		// kernel without O_TMPFILE. Anything else is the directory's fault.
+		if !errors.Is(err, unix.EOPNOTSUPP) && !errors.Is(err, unix.EISDIR) && !errors.Is(err, unix.EINVAL) {
+			return temp{}, fmt.Errorf("create a temporary file in %s: %w", dir, err)
+		}
+	}
+	f, err := os.CreateTemp(dir, "."+name+".tmp*")
+	if err != nil {
+		return temp{}, fmt.Errorf("create a temporary file in %s: %w", dir, err)
+	}
+	t := temp{f: f, path: f.Name()}
+	if !track(t.path) {
+		t.discard()
+		return temp{}, errAborted
+	}
+	return t, nil
 }
 
 // syncDir makes the new names durable with the files they name.

@@ -40,6 +40,10 @@ func names(t *testing.T, dir string) []string {
 // A set never lands over an existing file: any of its three names taken
 // moves the whole set to the next suffix, and what was there is untouched.
 func TestWriteSetNeverOverwrites(t *testing.T) {
+	bothTempKinds(t, testWriteSetNeverOverwrites)
+}
+
+func testWriteSetNeverOverwrites(t *testing.T) {
 	for _, taken := range [][]string{
 		nil,
 		{"r.json"},
@@ -86,6 +90,10 @@ func TestWriteSetNeverOverwrites(t *testing.T) {
 // A write or link error leaves nothing of the set behind: no temporary, no
 // member placed before the failure.
 func TestWriteSetFailureLeavesNoPartialSet(t *testing.T) {
+	bothTempKinds(t, testWriteSetFailure)
+}
+
+func testWriteSetFailure(t *testing.T) {
 	enospc := func(io.Writer) error { return fmt.Errorf("write: %w", syscall.ENOSPC) }
 	for _, tc := range []struct {
 		name     string
@@ -104,9 +112,9 @@ func TestWriteSetFailureLeavesNoPartialSet(t *testing.T) {
 					if strings.HasSuffix(new, tc.failLink) {
 						return &os.LinkError{Op: "link", Old: old, New: new, Err: syscall.EIO}
 					}
-					return os.Link(old, new)
+					return linkTemp(old, new)
 				}
-				defer func() { link = os.Link }()
+				defer func() { link = linkTemp }()
 			}
 			paths, err := WriteSet(dir, "r", tc.files())
 			if err == nil {
@@ -125,6 +133,10 @@ func TestWriteSetFailureLeavesNoPartialSet(t *testing.T) {
 // Twenty writers starting at once with one stem each get a set of their
 // own: no name shared, none overwritten, every set whole.
 func TestWriteSetConcurrentClaims(t *testing.T) {
+	bothTempKinds(t, testWriteSetConcurrentClaims)
+}
+
+func testWriteSetConcurrentClaims(t *testing.T) {
 	dir := t.TempDir()
 	const n = 20
 	var wg sync.WaitGroup
@@ -162,8 +174,31 @@ func TestWriteSetConcurrentClaims(t *testing.T) {
 	}
 }
 
+// bothTempKinds runs test with unnamed temporaries (O_TMPFILE, where this
+// machine has them) and with named ones.
+func bothTempKinds(t *testing.T, test func(*testing.T)) {
+	t.Run("unnamed", func(t *testing.T) {
+		if f, err := openTemp(t.TempDir(), "probe"); err != nil || f.path != "" {
+			t.Skipf("no unnamed temporaries here (%v)", err)
+		} else {
+			f.discard()
+		}
+		test(t)
+	})
+	t.Run("named", func(t *testing.T) {
+		saved := unnamedTemps
+		unnamedTemps = func() bool { return false }
+		defer func() { unnamedTemps = saved }()
+		test(t)
+	})
+}
+
 // Abort removes a set's temporaries and refuses to place more.
 func TestAbortStopsAWrite(t *testing.T) {
+	bothTempKinds(t, testAbortStopsAWrite)
+}
+
+func testAbortStopsAWrite(t *testing.T) {
 	dir := t.TempDir()
 	defer func() {
 		inflight.mu.Lock()

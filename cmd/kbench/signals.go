@@ -17,8 +17,9 @@ import (
 // first is still doing (writing the files included). The exit status is
 // 128 plus the signal's number: 130 for SIGINT, 143 for SIGTERM (after the
 // second, the kernel's: the process dies of the signal, which shells report
-// as 130 or 143). A second signal during the writing of the files may leave
-// hidden temporaries (.kbench-….tmp*) and part of the set behind.
+// as 130 or 143). A second signal while the files are written leaves no
+// temporary where the filesystem has unnamed ones (results.WriteSet), and
+// part of the set only if it lands between two of the set's links.
 
 // firstSignal is the signal that interrupted the run (0: none). Written by
 // the handler goroutine, read by main after run returns.
