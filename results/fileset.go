@@ -162,7 +162,7 @@ func WriteSet(dir, base string, files []SetFile) (paths []string, err error) {
 		// An unnamed temporary whose link was undone cannot be linked
 		// again (its link count went back to 0 after it had been named):
 		// write it anew, the same bytes, for the next stem.
-		for k := 0; k < undone && err != nil; k++ {
+		for k := 0; k < undone && errors.Is(err, fs.ErrExist); k++ {
 			if tmps[k].path != "" {
 				continue
 			}
