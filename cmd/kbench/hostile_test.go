@@ -302,6 +302,9 @@ func TestOutRefusedBeforeFirstRow(t *testing.T) {
 	if b, _ := os.ReadFile(file); string(b) != "x" {
 		t.Errorf("the regular file given as --out was changed: %q", b)
 	}
+	if left := entries(t, ro); len(left) != 0 {
+		t.Errorf("the unwritable --out holds %v", left)
+	}
 }
 
 // A disk that fills while the files are written: one line, exit 1, no
