@@ -50,15 +50,17 @@ race:
 unit:
 	$(GO) test -timeout 20m ./...
 
-# Bounded fuzzing of the kevent implementation against its reference model.
+# Bounded fuzzing of every Fuzz target in the tree, FUZZTIME each: the
+# kevent implementation against its reference model, the --set parser, the
+# result-file reader (kbench plot and gate inputs).
 fuzz:
-	@if [ -d impls/kevent ] && grep -rqs '^func Fuzz' impls/kevent; then \
-		for t in $$(grep -rhos '^func Fuzz[A-Za-z0-9_]*' impls/kevent | sed 's/^func //' | sort -u); do \
-			pkg=$$(grep -rls "^func $$t" impls/kevent | head -1 | xargs dirname); \
-			echo "fuzz $$t in ./$$pkg for $(FUZZTIME)"; \
-			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s ./$$pkg || exit 1; \
+	@for f in $$(grep -rls --include='*_test.go' '^func Fuzz' . | sort); do \
+		pkg=./$$(dirname $${f#./}); \
+		for t in $$(grep -hos '^func Fuzz[A-Za-z0-9_]*' $$f | sed 's/^func //'); do \
+			echo "fuzz $$t in $$pkg for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 3s $$pkg || exit 1; \
 		done; \
-	fi
+	done
 
 smoke: build
 	$(BIN)/kbench run --impl=all --quick --out $$(mktemp -d)

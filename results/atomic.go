@@ -1,7 +1,9 @@
 package results
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
@@ -42,14 +44,24 @@ func WriteAtomic(path string, write func(f *os.File) error) (err error) {
 	return nil
 }
 
-// FreeName returns base+ext in dir, or base-2+ext, base-3+ext… so that an
-// existing file is never replaced.
-func FreeName(dir, base, ext string) string {
-	p := filepath.Join(dir, base+ext)
-	for i := 2; ; i++ {
-		if _, err := os.Lstat(p); os.IsNotExist(err) {
-			return p
+// FreeName claims base+ext in dir, or base-2+ext, base-3+ext…, by creating
+// it empty with O_EXCL, and returns its path: the name is the caller's, and
+// an existing file is never replaced. It gives up after MaxNames names, and
+// returns at once any error but "exists" (a directory it may not write, a
+// path that is not one). A set of files with one stem is WriteSet's.
+func FreeName(dir, base, ext string) (string, error) {
+	for i := 1; i <= MaxNames; i++ {
+		p := filepath.Join(dir, base+ext)
+		if i > 1 {
+			p = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, i, ext))
 		}
-		p = filepath.Join(dir, fmt.Sprintf("%s-%d%s", base, i, ext))
+		f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err == nil {
+			return p, f.Close()
+		}
+		if !errors.Is(err, fs.ErrExist) {
+			return "", fmt.Errorf("claim a name in %s: %w", dir, err)
+		}
 	}
+	return "", fmt.Errorf("no free name for %s%s in %s: %s%s to %s-%d%s all exist", base, ext, dir, base, ext, base, MaxNames, ext)
 }

@@ -24,7 +24,9 @@ var runOnly = map[string]bool{
 // measured parameter as key=value, so benchstat can project on any of them.
 func BenchName(r *Result) string {
 	var b strings.Builder
-	b.WriteString(strings.ToUpper(r.Workload[:1]) + r.Workload[1:])
+	if r.Workload != "" {
+		b.WriteString(strings.ToUpper(r.Workload[:1]) + r.Workload[1:])
+	}
 	fmt.Fprintf(&b, "/backend=%s/variant=%s", r.Backend, r.Variant)
 	keys := make([]string, 0, len(r.Params))
 	for k := range r.Params {

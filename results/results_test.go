@@ -56,11 +56,13 @@ func TestJSONRoundTripAndSchemaCheck(t *testing.T) {
 
 func TestFreeNameNeverReplaces(t *testing.T) {
 	dir := t.TempDir()
-	a := FreeName(dir, "x", ".json")
-	os.WriteFile(a, nil, 0o644)
-	b := FreeName(dir, "x", ".json")
-	if a == b || filepath.Base(b) != "x-2.json" {
-		t.Errorf("FreeName gave %s then %s", a, b)
+	a, err := FreeName(dir, "x", ".json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := FreeName(dir, "x", ".json")
+	if err != nil || a == b || filepath.Base(b) != "x-2.json" {
+		t.Errorf("FreeName gave %s then %s (%v)", a, b, err)
 	}
 }
 

@@ -35,10 +35,10 @@ var Calibrate = Workload{
 	Order: 1,
 	Desc:  "this machine's floors: cache-line round trip between the CPUs, null system call, futex wake-to-run, eventfd+epoll round trip (ns)",
 	Params: []Param{
-		{Name: "cacheline_iters", Default: 50_000, Quick: 5_000, Help: "cache-line round trips per measurement"},
-		{Name: "syscall_iters", Default: 40_000, Quick: 5_000, Help: "null system calls per measurement (median of 20 batches)"},
-		{Name: "futex_samples", Default: 500, Quick: 200, Help: "futex wakes per measurement"},
-		{Name: "eventfd_rtts", Default: 1_000, Quick: 300, Help: "eventfd+epoll round trips per measurement (median of 10 batches)"},
+		{Name: "cacheline_iters", Default: 50_000, Quick: 5_000, Min: 5, Max: 10_000_000, Help: "cache-line round trips per measurement"},
+		{Name: "syscall_iters", Default: 40_000, Quick: 5_000, Min: calibrateBatches, Max: 10_000_000, Help: "null system calls per measurement (median of 20 batches)"},
+		{Name: "futex_samples", Default: 500, Quick: 200, Min: 1, Max: 100_000, Help: "futex wakes per measurement"},
+		{Name: "eventfd_rtts", Default: 1_000, Quick: 300, Min: eventfdBatches, Max: 10_000_000, Help: "eventfd+epoll round trips per measurement (median of 10 batches)"},
 	},
 }
 

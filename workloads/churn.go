@@ -25,8 +25,8 @@ var Churn = Workload{
 	Desc: "sources fire while the collector re-arms them, gives them new tokens (Modify) and removes and re-adds them: control operations/s and their cost, " +
 		"no lost firing, no stale event; repetitions of duration/2",
 	Params: []Param{
-		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
-		{Name: "ctl_every", Default: 1, Quick: 1, Help: "one churn operation per this many collected events, alternately Modify with a new token and Remove+Add"},
+		{Name: "sources", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "registered sources, each with at most one firing outstanding"},
+		{Name: "ctl_every", Default: 1, Quick: 1, Min: 1, Max: 1_000_000, Help: "one churn operation per this many collected events, alternately Modify with a new token and Remove+Add"},
 		{Name: "ctl_batch", Default: 64, Quick: 64, Min: 1, Max: churnBatch, Help: "oneshot fd re-arms of one collected batch per control call for backends that take arrays (notify.Batcher: kevent_ctl); 1 is one call per re-arm, as the others always make"},
 	},
 }

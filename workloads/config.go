@@ -54,6 +54,58 @@ type Param struct {
 	Help     string
 }
 
+// Check refuses a value outside the parameter's range, in one line that
+// names the parameter, the value and the range.
+func (p Param) Check(v int) error {
+	if v < p.Min || v > p.Max {
+		return fmt.Errorf("%s=%d is outside its range %d..%d", p.Name, v, p.Min, p.Max)
+	}
+	return nil
+}
+
+// CheckParams refuses, before anything runs, a --set name that no selected
+// workload or variant has (a typo must not silently run the defaults) and a
+// value outside the range of any selected workload or variant that has it:
+// the value is given to all of them.
+func CheckParams(set map[string]int, wls []Workload, vs []notify.Variant) error {
+	names := make([]string, 0, len(set))
+	for k := range set {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		v, known := set[name], false
+		for _, w := range wls {
+			for _, p := range w.Params {
+				if p.Name != name {
+					continue
+				}
+				known = true
+				if err := p.Check(v); err != nil {
+					return fmt.Errorf("%w (workload %s)", err, w.Name)
+				}
+			}
+		}
+		for _, variant := range vs {
+			if _, ok := variant.Params[name]; !ok {
+				continue
+			}
+			known = true
+			r, ok := notify.ParamRange(name)
+			if !ok {
+				return fmt.Errorf("%s: variant %s declares no range for it", name, variant.ID())
+			}
+			if err := r.Check(name, v); err != nil {
+				return fmt.Errorf("%w (variant %s)", err, variant.ID())
+			}
+		}
+		if !known {
+			return fmt.Errorf("%s: no selected workload or variant has that parameter (see kbench list)", name)
+		}
+	}
+	return nil
+}
+
 // Workload is one kind of measurement.
 type Workload struct {
 	Name   string

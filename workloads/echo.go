@@ -32,9 +32,9 @@ var Echo = Workload{
 	Desc: "TCP echo server on loopback per backend (consumer CPU) and a client on the producer CPU: " +
 		"requests/s and round-trip percentiles, every reply checked byte for byte",
 	Params: []Param{
-		{Name: "conns", Default: 8, Quick: 4, Help: "client connections"},
-		{Name: "msg", Default: 64, Help: "request (and reply) size in bytes"},
-		{Name: "rate", Default: 0, Help: "open loop: requests/s offered over all connections, latency from each request's intended send time; 0: closed loop, one request outstanding per connection"},
+		{Name: "conns", Default: 8, Quick: 4, Min: 1, Max: 4096, Help: "client connections"},
+		{Name: "msg", Default: 64, Min: 1, Max: 65536, Help: "request (and reply) size in bytes"},
+		{Name: "rate", Default: 0, Min: 0, Max: 10_000_000, Help: "open loop: requests/s offered over all connections, latency from each request's intended send time; 0: closed loop, one request outstanding per connection"},
 	},
 }
 

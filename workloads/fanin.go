@@ -21,8 +21,8 @@ var Fanin = Workload{
 	Order: 10,
 	Desc:  "S sources fired by a producer on CPU A, collected on CPU B: events/s, events per Wait, syscalls and CPU per event",
 	Params: []Param{
-		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
-		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
+		{Name: "sources", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "registered sources, each with at most one firing outstanding"},
+		{Name: "batch", Default: 256, Quick: 64, Min: 1, Max: 65536, Help: "events slice length passed to Wait"},
 		workParams[0], workParams[1],
 	},
 }

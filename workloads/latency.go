@@ -50,10 +50,10 @@ var Latency = Workload{
 	Order: 20,
 	Desc:  "open-loop firing at 10/50/90% of a fan-in capacity probe (or rate=): latency from the intended fire time (coordinated-omission corrected) and from the actual one, achieved vs target rate",
 	Params: []Param{
-		{Name: "sources", Default: 64, Quick: 16, Help: "registered sources, each with at most one firing outstanding"},
-		{Name: "batch", Default: 256, Quick: 64, Help: "events slice length passed to Wait"},
-		{Name: "rate", Default: 0, Help: "target events/s; 0 sweeps 10%, 50% and 90% of the capacity probed in the warm-up"},
-		{Name: "poisson", Default: 1, Help: "1: Poisson arrivals (exponential gaps, seeded per repetition and point); 0: constant spacing"},
+		{Name: "sources", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "registered sources, each with at most one firing outstanding"},
+		{Name: "batch", Default: 256, Quick: 64, Min: 1, Max: 65536, Help: "events slice length passed to Wait"},
+		{Name: "rate", Default: 0, Min: 0, Max: 10_000_000, Help: "target events/s; 0 sweeps 10%, 50% and 90% of the capacity probed in the warm-up"},
+		{Name: "poisson", Default: 1, Min: 0, Max: 1, Help: "1: Poisson arrivals (exponential gaps, seeded per repetition and point); 0: constant spacing"},
 		workParams[0], workParams[1],
 	},
 }

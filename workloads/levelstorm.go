@@ -41,10 +41,10 @@ var Levelstorm = Workload{
 	Order: 40,
 	Desc:  "L always-ready level sources beside E sources fired at a rate: the fired events' latency and the share of collected events that were level ones; sweeps kevent zach's N",
 	Params: []Param{
-		{Name: "level", Default: 64, Quick: 16, Help: "L: always-ready level sources (eventfds never drained)"},
-		{Name: "edge", Default: 4, Help: "E: sources fired at the rate, with the variant's trigger"},
-		{Name: "rate", Default: 20000, Help: "firings/s on the E sources (constant spacing)"},
-		{Name: "batch", Default: 64, Quick: 16, Help: "events slice length passed to Wait"},
+		{Name: "level", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "L: always-ready level sources (eventfds never drained)"},
+		{Name: "edge", Default: 4, Min: 1, Max: 65536, Help: "E: sources fired at the rate, with the variant's trigger"},
+		{Name: "rate", Default: 20000, Min: 1, Max: 10_000_000, Help: "firings/s on the E sources (constant spacing)"},
+		{Name: "batch", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "events slice length passed to Wait"},
 		workParams[0], workParams[1],
 	},
 }

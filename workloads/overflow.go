@@ -27,9 +27,9 @@ var Overflow = Workload{
 	Desc: "bursts far larger than the rings, fired while the collector stalls, then drained: drain events/s, first firing to last collection, zero loss; " +
 		"rings sized to ring_entries; a repetition is `bursts` bursts or duration/2",
 	Params: []Param{
-		{Name: "burst", Default: 4096, Quick: 1024, Help: "sources fired once each per burst (fd sources are capped by RLIMIT_NOFILE)"},
-		{Name: "bursts", Default: 4, Quick: 2, Help: "bursts per repetition"},
-		{Name: "ring_entries", Default: 256, Quick: 256, Help: "ring size for variants that have one (io_uring cq_entries, kevent ring_slots; sq_entries and commit_batch follow) unless --set names them"},
+		{Name: "burst", Default: 4096, Quick: 1024, Min: 1, Max: 1 << 20, Help: "sources fired once each per burst (fd sources are capped by RLIMIT_NOFILE)"},
+		{Name: "bursts", Default: 4, Quick: 2, Min: 1, Max: 10_000, Help: "bursts per repetition"},
+		{Name: "ring_entries", Default: 256, Quick: 256, Min: 2, Max: 65536, Help: "ring size for variants that have one (io_uring cq_entries, kevent ring_slots; sq_entries and commit_batch follow) unless --set names them"},
 	},
 }
 

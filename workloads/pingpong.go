@@ -44,10 +44,10 @@ var Pingpong = Workload{
 	Order: 30,
 	Desc:  "tokens passed around chains of K sources (libevent bench style), within one thread and across two pinned threads, 1 and `active` tokens: round-trip latency and hops/s",
 	Params: []Param{
-		{Name: "chain", Default: 16, Quick: 8, Help: "K: sources in each token's chain, rounded up to even"},
-		{Name: "active", Default: 8, Quick: 4, Help: "tokens in the many-active runs, each on its own chain (1: single-token runs only)"},
-		{Name: "mode", Default: 0, Help: "0: both placements; 1: within one thread only; 2: across two threads only"},
-		{Name: "batch", Default: 64, Quick: 16, Help: "events slice length passed to Wait"},
+		{Name: "chain", Default: 16, Quick: 8, Min: 2, Max: 65536, Help: "K: sources in each token's chain, rounded up to even"},
+		{Name: "active", Default: 8, Quick: 4, Min: 1, Max: 4096, Help: "tokens in the many-active runs, each on its own chain (1: single-token runs only)"},
+		{Name: "mode", Default: 0, Min: 0, Max: 2, Help: "0: both placements; 1: within one thread only; 2: across two threads only"},
+		{Name: "batch", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "events slice length passed to Wait"},
 	},
 }
 

@@ -17,8 +17,8 @@ var Ring = Workload{
 	Name:  "ring",
 	Order: 85,
 	Params: []Param{
-		{Name: "lab_slots", Default: 256, Help: "slots per ring, every design (ring_slots is kevent's)"},
-		{Name: "lab_events", Default: 0, Help: "events per repetition (0: the suite's own, 400000 streaming and less for the other patterns)"},
+		{Name: "lab_slots", Default: 256, Min: 32, Max: 1 << 20, Help: "slots per ring, every design (ring_slots is kevent's)"},
+		{Name: "lab_events", Default: 0, Min: 0, Max: 100_000_000, Help: "events per repetition (0: the suite's own, 400000 streaming and less for the other patterns)"},
 	},
 	Desc: "collection rings alone: ownership word per slot (zach), AIO-style shared head/tail line, split head/tail with cached indices, take29 kidx/commit, BPF-ringbuf busy bit; ns/event as a multiple of the cache-line round trip, Go/C for designs 1–3",
 }

@@ -203,3 +203,34 @@ func closeEventfds(fds []int) {
 		unix.Close(fd)
 	}
 }
+
+// refusal recognises a resource or call the machine refuses, anywhere in
+// err's chain: file descriptors (noFileRefusal), or a system call the
+// kernel does not have (ENOSYS) or will not let this process make (EPERM:
+// a seccomp filter, a missing capability). The row is then skipped with
+// the reason: it says nothing about the mechanism measured.
+func refusal(err error) (error, bool) {
+	if e, ok := noFileRefusal(err); ok {
+		return e, true
+	}
+	if errors.Is(err, unix.ENOSYS) || errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("refused by this machine (seccomp, capabilities or kernel): %w", err), true
+	}
+	return nil, false
+}
+
+// noFileRefusal recognises running out of file descriptors (EMFILE: the
+// process's RLIMIT_NOFILE; ENFILE: the system's file table) anywhere in
+// err's chain and returns it with the limits in force, so that the row is
+// skipped with the reason rather than failed: the sources asked for do not
+// fit this process, which says nothing about the mechanism.
+func noFileRefusal(err error) (error, bool) {
+	if !errors.Is(err, unix.EMFILE) && !errors.Is(err, unix.ENFILE) {
+		return nil, false
+	}
+	var lim unix.Rlimit
+	if unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) != nil {
+		return fmt.Errorf("out of file descriptors: %w", err), true
+	}
+	return fmt.Errorf("RLIMIT_NOFILE %d (hard %d) is too low for this row's fds: %w", lim.Cur, lim.Max, err), true
+}

@@ -24,8 +24,8 @@ var Scale = Workload{
 	Desc: "N registered sources (100, 1k, 10k, … n_max), A of them fired: collection CPU and system calls per event, add/modify/remove rates, against N; " +
 		"a repetition registers all N, collects for duration/16, modifies and removes all N",
 	Params: []Param{
-		{Name: "n_max", Default: 10000, Quick: 1000, Help: "largest N: points 100, 1000, 10000, … up to n_max (100000 adds the 100k point); fd sources are capped by RLIMIT_NOFILE"},
-		{Name: "n_active", Default: 16, Quick: 16, Help: "sources the producer fires, spread evenly over the N"},
+		{Name: "n_max", Default: 10000, Quick: 1000, Min: 1, Max: 1_000_000, Help: "largest N: points 100, 1000, 10000, … up to n_max (100000 adds the 100k point); fd sources are capped by RLIMIT_NOFILE"},
+		{Name: "n_active", Default: 16, Quick: 16, Min: 1, Max: 65536, Help: "sources the producer fires, spread evenly over the N"},
 		{Name: "ctl_batch", Default: 64, Quick: 64, Min: 1, Max: 4096, Help: "fd registrations per control call for backends that take arrays (notify.Batcher: kevent_ctl); 1 is one call per add, modify or remove, as the others always make"},
 	},
 }

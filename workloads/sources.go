@@ -54,6 +54,9 @@ type paddedU64 struct {
 }
 
 func newSourceSet(n notify.Notifier, v notify.Variant, count int) (*sourceSet, error) {
+	if count < 1 {
+		return nil, fmt.Errorf("%d sources: %w", count, notify.ErrInvalid)
+	}
 	s := &sourceSet{n: n, kind: v.Sources, trig: v.Trigger, busy: make([]paddedU32, count)}
 	if v.Sources == notify.SourceUser {
 		us, ok := n.(notify.UserSources)
@@ -71,6 +74,12 @@ func newSourceSet(n notify.Notifier, v notify.Variant, count int) (*sourceSet, e
 			s.ids = append(s.ids, id)
 		}
 		return s, nil
+	}
+	// A soft RLIMIT_NOFILE lowered below what the sources need is raised
+	// toward the hard limit first; what still does not fit ends in EMFILE,
+	// which skips the row (fail, noFileRefusal).
+	if _, err := noFileBudget(count); err != nil {
+		return nil, fmt.Errorf("%d eventfd sources: %w", count, err)
 	}
 	for i := 0; i < count; i++ {
 		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)

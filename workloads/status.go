@@ -2,6 +2,8 @@ package workloads
 
 import (
 	"fmt"
+	"math"
+	"sort"
 
 	"kbench/internal/cpu"
 
@@ -34,14 +36,44 @@ func skipOrFail(r results.Result, err error) results.Result {
 	return fail(r, err)
 }
 
+// fail marks a row failed, except when the machine refused a resource or a
+// call (file descriptors, a system call a seccomp filter forbids: refusal):
+// that skips the row, with the reason, in every workload alike.
 func fail(r results.Result, err error) results.Result {
+	if why, ok := refusal(err); ok {
+		return skip(r, why)
+	}
 	r.Status, r.Reason = results.StatusFailed, err.Error()
 	return r
 }
 
-// finish marks a row failed when any repetition lost or duplicated a firing.
+// finish marks a row failed when any repetition lost or duplicated a
+// firing, or holds a value that is not a finite number (a rate over no
+// time, a ratio of nothing): a result never carries NaN or Inf.
 func finish(r results.Result) results.Result {
 	if r.Status != "" {
+		return r
+	}
+	bad := ""
+	for _, s := range r.Samples {
+		names := make([]string, 0, len(s.Values))
+		for k := range s.Values {
+			names = append(names, k)
+		}
+		sort.Strings(names)
+		for _, k := range names {
+			if v := s.Values[k]; math.IsNaN(v) || math.IsInf(v, 0) {
+				if bad == "" {
+					bad = fmt.Sprintf("repetition %d measured %s = %v: not a finite number", s.Rep, k, v)
+				}
+				// JSON has no encoding for NaN or Inf: the value goes, the
+				// row says why.
+				delete(s.Values, k)
+			}
+		}
+	}
+	if bad != "" {
+		r.Status, r.Reason = results.StatusFailed, bad
 		return r
 	}
 	_, _, lost, dup := r.Totals()

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -26,7 +27,7 @@ func listCmd(w io.Writer, args []string) error {
 			fmt.Fprintf(w, "  %-24s params: %s\n", "", params(v.Params))
 		}
 	}
-	fmt.Fprintln(w, "\nworkloads:")
+	fmt.Fprintln(w, "\nworkloads (parameter=default, the range --set may give it: meaning):")
 	for _, wl := range workloads.All() {
 		desc := wl.Desc
 		if wl.Suite != "" {
@@ -38,7 +39,7 @@ func listCmd(w io.Writer, args []string) error {
 			if p.Quick != 0 && p.Quick != p.Default {
 				quick = fmt.Sprintf(" (quick %d)", p.Quick)
 			}
-			fmt.Fprintf(w, "  %-10s   %s=%d%s: %s\n", "", p.Name, p.Default, quick, p.Help)
+			fmt.Fprintf(w, "  %-10s   %s=%d%s, %d..%d: %s\n", "", p.Name, p.Default, quick, p.Min, p.Max, p.Help)
 		}
 	}
 	fmt.Fprintln(w, "\nsuites (--suite; default: every workload not in a named suite):")
@@ -75,10 +76,21 @@ func capsLine(v notify.Variant) string {
 	return s
 }
 
+// params lists a variant's parameters, sorted, each with its default and
+// the range --set may give it.
 func params(p map[string]int) string {
-	var parts []string
-	for k, v := range p {
-		parts = append(parts, k+"="+strconv.Itoa(v))
+	names := make([]string, 0, len(p))
+	for k := range p {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	parts := make([]string, 0, len(names))
+	for _, k := range names {
+		part := k + "=" + strconv.Itoa(p[k])
+		if r, ok := notify.ParamRange(k); ok {
+			part += " (" + r.String() + ")"
+		}
+		parts = append(parts, part)
 	}
 	return strings.Join(parts, " ")
 }

@@ -9,6 +9,10 @@ import (
 	"runtime"
 )
 
+// Exit status: 0 every row ok (or skipped, n/a); 1 a row failed (lost or
+// duplicated events, an error) or the result files could not be written;
+// 2 bad input, nothing run; 3 reserved for --require-quiet; 130 or 143
+// interrupted by SIGINT or SIGTERM.
 func main() {
 	// Every measuring goroutine is locked to its own thread (producer,
 	// consumer, a backend's hook thread, pingpong's second thread…). With
@@ -32,6 +36,9 @@ func main() {
 	if errors.As(err, &ex) {
 		if ex.msg != "" {
 			fmt.Fprintln(os.Stderr, "kbench:", ex.msg)
+		}
+		if ex.code == 130 {
+			ex.code = interruptedCode() // 143 when SIGTERM stopped the run
 		}
 		os.Exit(ex.code)
 	}

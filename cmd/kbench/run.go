@@ -7,13 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"kbench/impls/all"
@@ -80,6 +76,9 @@ type runFlags struct {
 	duration, warmup                                        time.Duration
 	reps                                                    int
 	quick, noFiles                                          bool
+	// given holds the flags set on the command line: a zero or negative
+	// --duration, --warmup or --reps is refused, not read as "default".
+	given map[string]bool
 }
 
 // parseRun parses the flags shared by run and fidelity.
@@ -90,9 +89,9 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.impl, "impl", "all", "backends: all, a backend name (epoll) or a variant (epoll/lt), comma-separated")
 	fs.StringVar(&f.workload, "workload", "all", "workloads, comma-separated, or all (see kbench list)")
-	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (default 100ms; --quick 20ms)")
-	fs.DurationVar(&f.warmup, "warmup", -1, "length of the discarded warm-up repetition (default 50ms; --quick 10ms)")
-	fs.IntVar(&f.reps, "reps", 0, "repetitions per row (default 6; --quick 3)")
+	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition, 1ms to 1h (default 100ms; --quick 20ms)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "length of the discarded warm-up repetition, 0 (none) to 1h (default 50ms; --quick 10ms)")
+	fs.IntVar(&f.reps, "reps", 0, "repetitions per row, 1 to 10000 (default 6; --quick 3)")
 	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
@@ -119,6 +118,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	if fs.NArg() > 0 {
 		return f, cfg, nil, false, usagef("unexpected argument %q", fs.Arg(0))
 	}
+	f.given = map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { f.given[fl.Name] = true })
 	if cfg, err = f.config(); err != nil {
 		return
 	}
@@ -132,7 +133,27 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	}
 	if variants, err = all.Select(f.impl); err != nil {
 		err = usageError{err}
+		return
 	}
+	// Every --set value against the range of each workload and variant
+	// that will get it, before anything runs.
+	wls := []workloads.Workload{workloads.Fidelity}
+	if name == "run" {
+		if wls, err = selectWorkloads(f.workload, f.suite); err != nil {
+			return
+		}
+		// A named suite's own parameters, unless --set gives them.
+		for k, v := range workloads.Suites[f.suite].Params {
+			if _, set := cfg.Params[k]; !set {
+				cfg.Params[k] = v
+			}
+		}
+	}
+	if perr := workloads.CheckParams(cfg.Params, wls, variants); perr != nil {
+		err = usagef("--set %v", perr)
+		return
+	}
+	err = checkOut(f)
 	return
 }
 
@@ -145,16 +166,6 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 	if err != nil {
 		return err
 	}
-	if s, ok := workloads.Suites[f.suite]; ok {
-		for k, v := range s.Params {
-			if _, set := cfg.Params[k]; !set {
-				cfg.Params[k] = v
-			}
-		}
-	}
-	if err := checkParams(cfg.Params, wls, variants); err != nil {
-		return err
-	}
 
 	return measure(stdout, stderr, append([]string{"run"}, args...), f, cfg, wls, variants)
 }
@@ -163,7 +174,7 @@ func runCmd(stdout, stderr io.Writer, args []string) error {
 // alike): the pre-flight look at the CPUs, the calibration floors, the
 // rounds of independent trials, then the tables and files.
 func measure(stdout, stderr io.Writer, args []string, f runFlags, cfg workloads.Config, wls []workloads.Workload, variants []notify.Variant) error {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := interruptContext()
 	defer stop()
 
 	suite := &workloads.Suite{Cfg: cfg, Workloads: wls, Variants: variants, Narrowed: f.impl != "all",
@@ -311,19 +322,22 @@ func (f runFlags) config() (workloads.Config, error) {
 	if f.quick {
 		cfg.Duration, cfg.Warmup, cfg.Reps = 20*time.Millisecond, 10*time.Millisecond, 3
 	}
-	if f.duration < 0 {
-		return cfg, usagef("--duration %v: must be positive", f.duration)
-	}
-	if f.duration > 0 {
+	if f.given["duration"] {
+		if f.duration < minDuration || f.duration > maxDuration {
+			return cfg, usagef("--duration=%v is outside its range %v..%v", f.duration, minDuration, maxDuration)
+		}
 		cfg.Duration = f.duration
 	}
-	if f.warmup >= 0 {
+	if f.given["warmup"] {
+		if f.warmup < 0 || f.warmup > maxDuration {
+			return cfg, usagef("--warmup=%v is outside its range 0s..%v (0s: no warm-up)", f.warmup, maxDuration)
+		}
 		cfg.Warmup = f.warmup
 	}
-	if f.reps < 0 {
-		return cfg, usagef("--reps %d: must be at least 1", f.reps)
-	}
-	if f.reps > 0 {
+	if f.given["reps"] {
+		if f.reps < 1 || f.reps > maxReps {
+			return cfg, usagef("--reps=%d is outside its range 1..%d", f.reps, maxReps)
+		}
 		cfg.Reps = f.reps
 	}
 	switch f.wait {
@@ -380,15 +394,8 @@ func (f runFlags) config() (workloads.Config, error) {
 		}
 		cfg.HelperCPU = c
 	}
-	if f.set != "" {
-		for _, kv := range strings.Split(f.set, ",") {
-			k, v, ok := strings.Cut(kv, "=")
-			n, err := strconv.Atoi(v)
-			if !ok || err != nil || k == "" {
-				return cfg, usagef("--set %q: want name=integer", kv)
-			}
-			cfg.Params[k] = n
-		}
+	if cfg.Params, err = parseSet(f.set); err != nil {
+		return cfg, usagef("--set %v", err)
 	}
 	return cfg, nil
 }
@@ -430,41 +437,14 @@ func selectWorkloads(spec, suite string) ([]workloads.Workload, error) {
 	return out, nil
 }
 
-// checkParams refuses a --set name no selected workload or variant knows, so
-// a typo does not silently run the defaults.
-func checkParams(p map[string]int, wls []workloads.Workload, vs []notify.Variant) error {
-	for name := range p {
-		known := false
-		for _, w := range wls {
-			for _, wp := range w.Params {
-				known = known || wp.Name == name
-			}
-		}
-		for _, v := range vs {
-			_, ok := v.Params[name]
-			known = known || ok
-		}
-		if !known {
-			return usagef("--set %s: no selected workload or variant has that parameter (see kbench list)", name)
-		}
-	}
-	return nil
-}
 
+// writeFiles writes the result set (JSON, .bench, CSV) under one claimed
+// stem, kbench-<start time>[-N]: all three or none (results.WriteSet).
 func writeFiles(dir string, f *results.File) ([]string, error) {
 	base := "kbench-" + f.Started.Format("20060102-150405")
-	jsonPath := results.FreeName(dir, base, ".json")
-	stem := strings.TrimSuffix(filepath.Base(jsonPath), ".json")
-	benchPath := filepath.Join(dir, stem+".bench")
-	csvPath := filepath.Join(dir, stem+".csv")
-	if err := results.WriteJSON(jsonPath, f); err != nil {
-		return nil, err
+	paths, err := results.WriteSet(dir, base, results.Set(f))
+	if err != nil {
+		return nil, fmt.Errorf("result files not written: %w", err)
 	}
-	if err := results.WriteBenchFile(benchPath, f); err != nil {
-		return nil, err
-	}
-	if err := results.WriteCSVFile(csvPath, f); err != nil {
-		return nil, err
-	}
-	return []string{jsonPath, benchPath, csvPath}, nil
+	return paths, nil
 }

@@ -35,6 +35,15 @@ func Variants() []notify.Variant {
 	return vs
 }
 
+// The ranges kbench checks --set values against: the kernel's
+// IORING_MAX_ENTRIES (SQ) and twice that (CQ); an SQPOLL idle of 0 would
+// be replaced by the default, so it is refused, and a minute bounds it.
+func init() {
+	notify.DeclareRange("sq_entries", 1, 32768)
+	notify.DeclareRange("cq_entries", 1, 65536)
+	notify.DeclareRange("sq_thread_idle_ms", 1, 60_000)
+}
+
 func opener(s Setup) func(notify.Options) (notify.Notifier, error) {
 	return func(o notify.Options) (notify.Notifier, error) {
 		n, err := New(Config{

@@ -67,6 +67,17 @@ func Variants() []notify.Variant {
 // its early completion changes what a oneshot re-arm finds.
 const zachNote = "variant: Zach Brown's July 2006 ring proposal, not a kevent take; completing at storage_ready frees ONESHOT kevents before user space reads them (a MODIFY re-arm then gets ENOENT and becomes an ADD)"
 
+// The ranges kbench checks --set values against: a ring needs two slots
+// (internal/ring), a batch or a collection interval one record; 1M records
+// bounds the ring's memory at tens of MiB.
+func init() {
+	notify.DeclareRange(ParamRingSlots, 2, 1<<20)
+	notify.DeclareRange(ParamZachN, 1, 1<<20)
+	notify.DeclareRange(ParamCommitBatch, 1, 1<<20)
+	notify.DeclareRange(ParamFireDirect, 0, 1)
+	notify.DeclareRange(ParamWakeupAll, 0, 1)
+}
+
 func pathParams(p Path) map[string]int {
 	switch p {
 	case PathTake29:
