@@ -437,7 +437,6 @@ func selectWorkloads(spec, suite string) ([]workloads.Workload, error) {
 	return out, nil
 }
 
-
 // writeFiles writes the result set (JSON, .bench, CSV) under one claimed
 // stem, kbench-<start time>[-N]: all three or none (results.WriteSet).
 func writeFiles(dir string, f *results.File) ([]string, error) {
