@@ -8,8 +8,14 @@ type ledger struct {
 	spurious uint64 // a notification with nothing pending
 }
 
+// ledgerPresize caps the bitmap reset sizes up front (8 MiB, 64M firings):
+// a long repetition's estimate (an hour at 20M firings/s is 9 GB of bitmap)
+// would have reset clear gigabytes before the first Wait, and mark grows
+// the bitmap as firings actually arrive.
+const ledgerPresize = 1 << 26
+
 func (l *ledger) reset(expect uint64) {
-	words := int(expect/64) + 1
+	words := int(min(expect, ledgerPresize)/64) + 1
 	if cap(l.seen) < words {
 		l.seen = make([]uint64, words)
 	}

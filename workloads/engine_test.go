@@ -165,3 +165,19 @@ func TestEngineInterruptKeepsFinishedTrials(t *testing.T) {
 		t.Errorf("%d samples kept, want the 2 finished trials", total)
 	}
 }
+
+// An hour-long repetition's estimate must not make reset clear gigabytes
+// before the first Wait (Ctrl-C then waited for the clear): the bitmap is
+// presized up to a cap and grows as firings arrive.
+func TestLedgerResetIsBounded(t *testing.T) {
+	var l ledger
+	l.reset(uint64(3600 * 20e6))
+	if got := len(l.seen) * 8; got > ledgerPresize/8+8 {
+		t.Fatalf("reset for an hour's firings allocated a %d-byte bitmap", got)
+	}
+	l.mark(ledgerPresize * 2)
+	l.mark(1)
+	if lost, dup := l.settle(ledgerPresize * 2); dup != 0 || lost != ledgerPresize*2-2 {
+		t.Errorf("after growth: lost %d dup %d", lost, dup)
+	}
+}
