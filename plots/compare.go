@@ -19,6 +19,8 @@ type Comparison struct {
 	Base, Head string
 	Summary    string
 	Failed     bool // the gate's verdict: a regression or a broken row
+	// AllTooFew: no compared metric had enough observations to judge.
+	AllTooFew bool
 	Workloads  []WorkloadCmp
 	Broken     []string
 	BaseOnly   int
@@ -116,6 +118,7 @@ func compareTwo(base, head *Input) (Comparison, error) {
 	for _, wl := range order {
 		c.Workloads = append(c.Workloads, *byWl[wl])
 	}
+	c.AllTooFew = len(rep.Changes) > 0 && !slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return ch.Verdict != gate.TooFew })
 	return c, nil
 }
 
