@@ -183,4 +183,3 @@ func sizeOf(st os.FileInfo) int64 {
 	}
 	return st.Size()
 }
-

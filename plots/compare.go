@@ -21,10 +21,10 @@ type Comparison struct {
 	Failed     bool // the gate's verdict: a regression or a broken row
 	// AllTooFew: no compared metric had enough observations to judge.
 	AllTooFew bool
-	Workloads  []WorkloadCmp
-	Broken     []string
-	BaseOnly   int
-	HeadOnly   int
+	Workloads []WorkloadCmp
+	Broken    []string
+	BaseOnly  int
+	HeadOnly  int
 }
 
 // WorkloadCmp holds one workload's compared metrics: its headline metric
