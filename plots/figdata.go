@@ -159,8 +159,10 @@ func barFigure(ins []*Input, st *Style, s barSpec) *Fig {
 				acc[key] = a
 				order = append(order, key)
 			}
+			// The ring lab's rows are designs, not backends: their
+			// variant alone names them.
 			name := label(r)
-			if r.Backend == s.workload || r.Backend == "ring" {
+			if r.Backend == "ring" {
 				name = r.Variant
 			}
 			c, ok := a.index[name]
@@ -387,7 +389,8 @@ func spectrumFigures(ins []*Input, st *Style) ([]*Fig, error) {
 			Workload: "latency",
 			Caption: "Open-loop firing at " + load + " of each variant's own fan-in capacity, all repetitions merged. " +
 				"Solid: latency from the intended fire time (coordinated omission corrected); faint: from the actual fire (raw). " +
-				"The x axis stretches the tail: 99 % sits a decade right of 90 %."}
+				"The x axis stretches the tail: 99 % sits a decade right of 90 %. " +
+				"A curve merges every repetition's histogram, so it carries no interval: p99 against offered load shows the spread over repetitions."}
 		for _, b := range order {
 			p := panels[b]
 			p.LogY = spansLog(ys[b])

@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"kbench/results"
@@ -66,7 +68,7 @@ func writeReport(w io.Writer, ins []*Input, figs []*Fig, comps []Comparison, svg
 	var views []inputView
 	for _, in := range ins {
 		v := inputView{Label: in.Label, Paths: strings.Join(in.Paths, ", "), F: in.File, Runs: len(in.Files), Findings: Findings(in, figs)}
-		for _, k := range sortedKeys(in.File.Calibration) {
+		for _, k := range slices.Sorted(maps.Keys(in.File.Calibration)) {
 			v.Floors = append(v.Floors, k+" = "+table.Num(in.File.Calibration[k]))
 		}
 		views = append(views, v)
@@ -74,7 +76,7 @@ func writeReport(w io.Writer, ins []*Input, figs []*Fig, comps []Comparison, svg
 	var wls []string
 	for _, in := range ins {
 		for _, wl := range workloads(in.File) {
-			if !contains(wls, wl) {
+			if !slices.Contains(wls, wl) {
 				wls = append(wls, wl)
 			}
 		}
@@ -103,28 +105,6 @@ func writeReport(w io.Writer, ins []*Input, figs []*Fig, comps []Comparison, svg
 		"Inputs": views, "Multi": len(ins) > 1, "Figs": figs, "SVG": svgs, "Comps": comps,
 		"Tables": tables, "EnvDiff": env,
 	})
-}
-
-func sortedKeys(m map[string]float64) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j] < out[j-1]; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
-	return out
-}
-
-func contains(s []string, x string) bool {
-	for _, v := range s {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }
 
 var reportTmpl = template.Must(template.New("report").Funcs(template.FuncMap{
