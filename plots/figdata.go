@@ -199,12 +199,89 @@ type lineSpec struct {
 	div                                                    float64
 }
 
-// lineFigure draws one panel per backend family: eighteen variants in one
-// plot cannot be read, a family's few can.
+// maxSeries is the most lines a panel holds before it is split by family.
+const maxSeries = 8
+
+// line is one series on its way into a panel.
+type line struct {
+	class, family string
+	ser           Series
+}
+
+// linePanels groups lines into small multiples: one panel per class of
+// comparable rows, split by backend family when a class has more lines
+// than can be read in one (faint companion lines do not count). base
+// titles and labels each panel; the axes go logarithmic where the values
+// they show span more than logSpan.
+func linePanels(lines []line, base Panel) []Panel {
+	var classes []string
+	byClass := map[string][]line{}
+	for _, l := range lines {
+		if byClass[l.class] == nil {
+			classes = append(classes, l.class)
+		}
+		byClass[l.class] = append(byClass[l.class], l)
+	}
+	var out []Panel
+	add := func(title string, ls []line) {
+		p := base
+		p.Title = title
+		var xs, ys []float64
+		for _, l := range ls {
+			p.Series = append(p.Series, l.ser)
+			for _, q := range l.ser.Pts {
+				xs = append(xs, q.X)
+				ys = append(ys, q.Y, q.Lo, q.Hi)
+			}
+		}
+		p.LogX = p.LogX || spansLog(xs)
+		p.LogY = p.LogY || spansLog(ys)
+		if p.LogX && !p.Spectrum {
+			p.XLabel += " (log)"
+		}
+		if p.LogY {
+			p.YLabel += " (log)"
+		}
+		out = append(out, p)
+	}
+	for _, c := range classes {
+		ls := byClass[c]
+		title := base.Title
+		if len(classes) > 1 {
+			title += ": " + c
+		}
+		solid := 0
+		for _, l := range ls {
+			if !l.ser.Faint {
+				solid++
+			}
+		}
+		if solid <= maxSeries {
+			add(title, ls)
+			continue
+		}
+		var fams []string
+		byFam := map[string][]line{}
+		for _, l := range ls {
+			if byFam[l.family] == nil {
+				fams = append(fams, l.family)
+			}
+			byFam[l.family] = append(byFam[l.family], l)
+		}
+		sep := ": "
+		if len(classes) > 1 {
+			sep = ", "
+		}
+		for _, f := range fams {
+			add(title+sep+f, byFam[f])
+		}
+	}
+	return out
+}
+
+// lineFigure draws one line per row, in small multiples (linePanels).
 func lineFigure(ins []*Input, st *Style, s lineSpec) *Fig {
-	var order []string
-	panels := map[string]*Panel{}
-	vals := map[string][2][]float64{}
+	var lines []line
 	for ii, in := range ins {
 		for _, r := range measured(in.File, s.workload) {
 			var ser Series
@@ -222,40 +299,16 @@ func lineFigure(ins []*Input, st *Style, s lineSpec) *Fig {
 				v.X, v.Y, v.Lo, v.Hi = x, v.Y/s.div, v.Lo/s.div, v.Hi/s.div
 				ser.Pts = append(ser.Pts, v)
 			}
-			if len(ser.Pts) < 2 {
-				continue
+			if len(ser.Pts) >= 2 {
+				lines = append(lines, line{class(r), r.Backend, ser})
 			}
-			p := panels[r.Backend]
-			if p == nil {
-				p = &Panel{Title: s.title + ": " + r.Backend, XLabel: s.xlabel, YLabel: s.ylabel}
-				panels[r.Backend] = p
-				order = append(order, r.Backend)
-			}
-			p.Series = append(p.Series, ser)
-			xy := vals[r.Backend]
-			for _, q := range ser.Pts {
-				xy[0] = append(xy[0], q.X)
-				xy[1] = append(xy[1], q.Y, q.Lo, q.Hi)
-			}
-			vals[r.Backend] = xy
 		}
 	}
-	if len(order) == 0 {
+	if len(lines) == 0 {
 		return nil
 	}
-	fig := &Fig{Name: s.name, Title: s.title, Caption: s.caption + " " + intervalNote, Workload: s.workload}
-	for _, b := range order {
-		p := panels[b]
-		p.LogX, p.LogY = spansLog(vals[b][0]), spansLog(vals[b][1])
-		if p.LogX {
-			p.XLabel += " (log)"
-		}
-		if p.LogY {
-			p.YLabel += " (log)"
-		}
-		fig.Panels = append(fig.Panels, *p)
-	}
-	return fig
+	return &Fig{Name: s.name, Title: s.title, Caption: s.caption + " " + intervalNote, Workload: s.workload,
+		Panels: linePanels(lines, Panel{Title: s.title, XLabel: s.xlabel, YLabel: s.ylabel})}
 }
 
 // points is the suffix after the prefix of a row's metric names, e.g.
@@ -347,9 +400,7 @@ func spectrumFigures(ins []*Input, st *Style) ([]*Fig, error) {
 	sort.Slice(loads, func(i, j int) bool { return numOf(loads[i]) < numOf(loads[j]) })
 	var figs []*Fig
 	for _, load := range loads {
-		var order []string
-		panels := map[string]*Panel{}
-		ys := map[string][]float64{}
+		var lines []line
 		for ii, in := range ins {
 			for _, r := range measured(in.File, "latency") {
 				for _, kind := range []string{"latency@", "raw@"} {
@@ -368,38 +419,22 @@ func spectrumFigures(ins []*Input, st *Style) ([]*Fig, error) {
 						ser.Label += " (raw)"
 					}
 					ser.Color, ser.Dash = st.line(r, ii)
-					p := panels[r.Backend]
-					if p == nil {
-						p = &Panel{Title: "Latency at " + load + " load: " + r.Backend, Spectrum: true, LogX: true,
-							XLabel: "percentile (x = 1/(1-q), log)", YLabel: "latency (µs)"}
-						panels[r.Backend] = p
-						order = append(order, r.Backend)
-					}
-					p.Series = append(p.Series, ser)
-					for _, q := range pts {
-						ys[r.Backend] = append(ys[r.Backend], q.Y)
-					}
+					lines = append(lines, line{class(r), r.Backend, ser})
 				}
 			}
 		}
-		if len(order) == 0 {
+		if len(lines) == 0 {
 			continue
 		}
-		fig := &Fig{Name: "latency-spectrum-" + strings.TrimSuffix(load, "%"), Title: "Latency percentile spectrum at " + load + " load",
+		title := "Latency at " + load + " load"
+		figs = append(figs, &Fig{Name: "latency-spectrum-" + strings.TrimSuffix(load, "%"), Title: "Latency percentile spectrum at " + load + " load",
 			Workload: "latency",
 			Caption: "Open-loop firing at " + load + " of each variant's own fan-in capacity, all repetitions merged. " +
 				"Solid: latency from the intended fire time (coordinated omission corrected); faint: from the actual fire (raw). " +
 				"The x axis stretches the tail: 99 % sits a decade right of 90 %. " +
-				"A curve merges every repetition's histogram, so it carries no interval: p99 against offered load shows the spread over repetitions."}
-		for _, b := range order {
-			p := panels[b]
-			p.LogY = spansLog(ys[b])
-			if p.LogY {
-				p.YLabel += " (log)"
-			}
-			fig.Panels = append(fig.Panels, *p)
-		}
-		figs = append(figs, fig)
+				"A curve merges every repetition's histogram, so it carries no interval: p99 against offered load shows the spread over repetitions.",
+			Panels: linePanels(lines, Panel{Title: title, Spectrum: true, LogX: true,
+				XLabel: "percentile (x = 1/(1-q), log)", YLabel: "latency (µs)"})})
 	}
 	return figs, nil
 }

@@ -507,3 +507,34 @@ func TestSILabels(t *testing.T) {
 		}
 	}
 }
+
+// Lines of classes that do not compare get panels of their own; a class
+// with more lines than can be read is split by family.
+func TestLinePanels(t *testing.T) {
+	var ls []line
+	for i := range 10 {
+		fam := []string{"epoll", "iouring"}[i%2]
+		ls = append(ls, line{"descriptor sources", fam, Series{Label: fmt.Sprint(fam, i), Pts: []Pt{{X: 1, Y: 1, Lo: 1, Hi: 1}, {X: 2, Y: 2, Lo: 2, Hi: 2}}}})
+	}
+	ls = append(ls, line{"user sources, no kernel entry", "kevent", Series{Label: "kevent/u", Pts: []Pt{{X: 1, Y: 1, Lo: 1, Hi: 1}, {X: 2, Y: 100, Lo: 90, Hi: 110}}}})
+	var got []string
+	for _, p := range linePanels(ls, Panel{Title: "T"}) {
+		got = append(got, fmt.Sprintf("%s:%d:%v", p.Title, len(p.Series), p.LogY))
+	}
+	want := "T: descriptor sources, epoll:5:false T: descriptor sources, iouring:5:false T: user sources, no kernel entry:1:true"
+	if strings.Join(got, " ") != want {
+		t.Errorf("panels %q,\nwant %q", strings.Join(got, " "), want)
+	}
+}
+
+func TestLogTicksLabelled(t *testing.T) {
+	var got []string
+	for _, tk := range (siLogTicks{}).Ticks(400, 3000) {
+		if tk.Label != "" && tk.Value >= 400 && tk.Value <= 3000 {
+			got = append(got, tk.Label)
+		}
+	}
+	if strings.Join(got, " ") != "500 1k 2k" {
+		t.Errorf("labels within a decade: %q, want 500 1k 2k", got)
+	}
+}

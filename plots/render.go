@@ -340,10 +340,25 @@ func linesPanel(p *plot.Plot, pn *Panel) (plot.Legend, error) {
 // siLogTicks are gonum's log ticks labelled like siTicks.
 type siLogTicks struct{}
 
+// Within a decade or two, powers of ten leave an axis with one label or
+// none: then 2× and 5× are labelled too.
 func (siLogTicks) Ticks(min, max float64) []plot.Tick {
 	ts := plot.LogTicks{Prec: -1}.Ticks(min, max)
+	labelled := 0
 	for i := range ts {
 		if ts[i].Label != "" {
+			ts[i].Label = si(ts[i].Value)
+			if ts[i].Value >= min && ts[i].Value <= max {
+				labelled++
+			}
+		}
+	}
+	if labelled >= 2 {
+		return ts
+	}
+	for i := range ts {
+		m := ts[i].Value / math.Pow(10, math.Floor(math.Log10(ts[i].Value)+1e-9))
+		if math.Abs(m-2) < 1e-6 || math.Abs(m-5) < 1e-6 {
 			ts[i].Label = si(ts[i].Value)
 		}
 	}
