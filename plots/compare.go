@@ -21,6 +21,9 @@ type Comparison struct {
 	Failed     bool // the gate's verdict: a regression or a broken row
 	// AllTooFew: no compared metric had enough observations to judge.
 	AllTooFew bool
+	// Reps: some metric was judged on one run's repetitions (a side had a
+	// single run), which do not sample the drift between runs.
+	Reps bool
 	Workloads []WorkloadCmp
 	Broken    []string
 	BaseOnly  int
@@ -118,6 +121,7 @@ func compareTwo(base, head *Input) (Comparison, error) {
 	for _, wl := range order {
 		c.Workloads = append(c.Workloads, *byWl[wl])
 	}
+	c.Reps = slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return ch.Verdict != gate.Broken && !ch.PerRun })
 	c.AllTooFew = len(rep.Changes) > 0 && !slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return ch.Verdict != gate.TooFew })
 	return c, nil
 }
@@ -158,7 +162,8 @@ func better(r *results.Result, metric string) string {
 	return r.Units[i].Better
 }
 
-// topChanges are the significant headline changes, largest first.
+// topChanges are the significant headline changes: regressions first, then
+// the largest.
 func (c *Comparison) topChanges(n int) []CmpRow {
 	var out []CmpRow
 	for _, w := range c.Workloads {
@@ -170,6 +175,13 @@ func (c *Comparison) topChanges(n int) []CmpRow {
 		}
 	}
 	slices.SortStableFunc(out, func(a, b CmpRow) int {
+		ra, rb := a.Verdict == string(gate.Regression), b.Verdict == string(gate.Regression)
+		if ra != rb {
+			if ra {
+				return -1
+			}
+			return 1
+		}
 		return -cmpFloat(math.Abs(a.delta), math.Abs(b.delta))
 	})
 	if len(out) > n {

@@ -102,6 +102,13 @@ const intervalNote = "Whiskers: 95 % interval of the median where the run comput
 // source per event.
 func class(r *results.Result) string {
 	switch {
+	case r.Workload == "ring":
+		// A ring lab row is a design at one size, pattern, batch and
+		// placement: only designs under the same rest compare.
+		if _, rest, ok := strings.Cut(r.Variant, " "); ok {
+			return rest
+		}
+		return r.Variant
 	case r.Params["sources_kind"] == "user":
 		return "user sources, no kernel entry"
 	case r.Params["trigger"] == "oneshot":
@@ -483,14 +490,19 @@ func Figures(ins []*Input) ([]*Fig, error) {
 		caption: "A fixed set of active sources among N registered ones: what the rest cost the collector."}))
 	add(barFigure(ins, st, barSpec{name: "ring", title: "Ring designs, 40-byte events, cross-CPU", workload: "ring", metric: "floor-multiple",
 		xlabel: "ns per event ÷ cache-line round trip (median)",
-		keep: func(r *results.Result) bool {
-			return strings.Contains(r.Variant, " 40B ") && strings.Contains(r.Variant, " b1 ") && strings.HasSuffix(r.Variant, " cross")
-		},
+		keep: ringShown,
 		caption: "owned = Zach Brown's ownership word per slot; shared = AIO-style head and tail on one line; split = io_uring/SPSC indices on separate lines; take29 = the kevent ring with kidx/over/commit; busy = BPF-ringbuf busy bit. 1.0 is one cache-line round trip between the two CPUs, measured in the same run."}))
 	add(barFigure(ins, st, barSpec{name: "fidelity", title: "Go fan-in against its C twin", workload: "fidelity", metric: "go/c",
 		xlabel: "Go events/s ÷ C events/s (median)", ref: fidelityTarget, refLabel: "target 0.9",
 		caption: "Each kernel backend's Go fan-in and its C twin (the same loop over raw system calls), alternating round by round."}))
 	return figs, nil
+}
+
+// ringShown selects the ring lab rows the figure and the findings compare:
+// the designs side by side on kevent's 40-byte ukevent, one publication per
+// event, across CPUs.
+func ringShown(r *results.Result) bool {
+	return strings.Contains(r.Variant, " 40B ") && strings.Contains(r.Variant, " b1 ") && strings.HasSuffix(r.Variant, " cross")
 }
 
 // fidelityTarget is the Go/C ratio the fidelity workload holds Go to.

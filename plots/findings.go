@@ -45,6 +45,9 @@ func Findings(in *Input, figs []*Fig) []Finding {
 		groups := map[string][]*results.Result{}
 		var order []string
 		for _, r := range measured(f, wl) {
+			if wl == "ring" && !ringShown(r) {
+				continue
+			}
 			k := class(r)
 			if groups[k] == nil {
 				order = append(order, k)
