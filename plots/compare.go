@@ -23,7 +23,7 @@ type Comparison struct {
 	AllTooFew bool
 	// Reps: some metric was judged on one run's repetitions (a side had a
 	// single run), which do not sample the drift between runs.
-	Reps bool
+	Reps      bool
 	Workloads []WorkloadCmp
 	Broken    []string
 	BaseOnly  int

@@ -489,8 +489,8 @@ func Figures(ins []*Input) ([]*Fig, error) {
 		prefix: "collect-ns/event@", div: 1, xlabel: "registered sources N", ylabel: "collection ns per event",
 		caption: "A fixed set of active sources among N registered ones: what the rest cost the collector."}))
 	add(barFigure(ins, st, barSpec{name: "ring", title: "Ring designs, 40-byte events, cross-CPU", workload: "ring", metric: "floor-multiple",
-		xlabel: "ns per event ÷ cache-line round trip (median)",
-		keep: ringShown,
+		xlabel:  "ns per event ÷ cache-line round trip (median)",
+		keep:    ringShown,
 		caption: "owned = Zach Brown's ownership word per slot; shared = AIO-style head and tail on one line; split = io_uring/SPSC indices on separate lines; take29 = the kevent ring with kidx/over/commit; busy = BPF-ringbuf busy bit. 1.0 is one cache-line round trip between the two CPUs, measured in the same run."}))
 	add(barFigure(ins, st, barSpec{name: "fidelity", title: "Go fan-in against its C twin", workload: "fidelity", metric: "go/c",
 		xlabel: "Go events/s ÷ C events/s (median)", ref: fidelityTarget, refLabel: "target 0.9",
