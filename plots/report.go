@@ -123,7 +123,7 @@ ul.findings li { margin: 0.25em 0; }
 li.status, li.fidelity { color: #7a3b00; }
 li.lead::marker { content: "▲ "; } li.tie::marker { content: "≈ "; }
 figure { margin: 0 0 2.5em 0; break-inside: avoid; }
-figure svg { max-width: 100%; height: auto; display: block; }
+figure svg { width: 100%; max-width: 62em; height: auto; display: block; }
 figcaption { color: #444; max-width: 60em; font-size: 90%; }
 .worse, .REGRESSION, .BROKEN { color: #b00020; font-weight: bold; }
 .better { color: #006b2d; font-weight: bold; }
