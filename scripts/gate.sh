@@ -5,7 +5,8 @@
 # regression, 1 regression, 2 unusable input (or a build that failed).
 #
 # Environment: RUNS (default 5), GATE_RUN (flags for each `kbench run`,
-# default --workload=fanin), GATE_FLAGS (flags for `kbench gate`), GO.
+# default --workload=fanin), GATE_FLAGS (flags for `kbench gate`), GO,
+# GATE_OUT (keep the result files in GATE_OUT/base and GATE_OUT/head).
 set -euo pipefail
 base_rev=${1:?usage: scripts/gate.sh BASE_REV   (make gate BASE=rev)}
 runs=${RUNS:-5}
@@ -26,14 +27,15 @@ git -C "$top" worktree add --detach "$work/src" "$rev" >/dev/null
 (cd "$work/src" && "$go" build -o "$work/base" ./cmd/kbench) || { echo "gate: building $base_rev failed" >&2; exit 2; }
 (cd "$top" && "$go" build -o "$work/head" ./cmd/kbench) || { echo "gate: building the working tree failed" >&2; exit 2; }
 
-mkdir -p "$work/out/base" "$work/out/head"
+out=${GATE_OUT:-$work/out}
+mkdir -p "$out/base" "$out/head"
 for i in $(seq "$runs"); do
 	for side in base head; do
 		echo "gate: run $i/$runs, $side" >&2
 		# A failed row makes kbench exit 1; the gate judges it (BROKEN).
 		# shellcheck disable=SC2086
-		"$work/$side" run $run_flags --out "$work/out/$side" >/dev/null || [ $? -eq 1 ]
+		"$work/$side" run $run_flags --out "$out/$side" >/dev/null || [ $? -eq 1 ]
 	done
 done
 # shellcheck disable=SC2086
-"$work/head" gate $gate_flags "$work/out/base" "$work/out/head"
+"$work/head" gate $gate_flags "$out/base" "$out/head"

@@ -9,23 +9,37 @@ import (
 	"strings"
 
 	"kbench/plots"
-	"kbench/results"
 )
 
-const plotUsage = `usage: kbench plot [--out DIR] RESULT.json
+const plotUsage = `usage: kbench plot [--out DIR] [--label NAME]... INPUT...
 
-Draws the result file's figures (PNG and SVG, gonum/plot) and an HTML report
-with them and every table into DIR, by default plots/<result name>/. DIR must
-not exist yet, or be empty: figures of an earlier plot are never overwritten.
+Each INPUT is a result file (JSON) or a directory of them (its runs pooled).
+With one input, draws its figures (PNG and SVG, gonum/plot) and report.html;
+with several, draws each figure with the inputs side by side (one colour per
+input, the first the baseline), compares each later input with the first by
+the gate's statistics, and opens the report with what changed.
+
+report.html is one self-contained file (figures inlined as SVG, nothing
+fetched); the PNG and SVG files stay beside it. DIR defaults to
+plots/<result name> (plots/<first>-vs-<second>… when comparing) and must not
+exist yet, or be empty: an earlier plot is never overwritten.
 
 flags:
 `
 
-// plotCmd draws a result file's figures and report.
+// labels is a repeatable flag.
+type labels []string
+
+func (l *labels) String() string     { return strings.Join(*l, ",") }
+func (l *labels) Set(s string) error { *l = append(*l, s); return nil }
+
+// plotCmd draws result files' figures and report.
 func plotCmd(stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("plot", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	out := fs.String("out", "", "directory for the figures and report.html (default plots/<result name>)")
+	var lab labels
+	fs.Var(&lab, "label", "name of an input in the report, once per input in order (default: what differs: kernel, host, commit, start time)")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprint(stdout, plotUsage)
@@ -35,31 +49,47 @@ func plotCmd(stdout io.Writer, args []string) error {
 		}
 		return usagef("plot: %v", err)
 	}
-	if fs.NArg() != 1 {
-		return usagef("plot: want one result file (got %d arguments)", fs.NArg())
+	if fs.NArg() == 0 {
+		return usagef("plot: want one result file or more (or directories of them)")
 	}
-	in := fs.Arg(0)
-	f, err := results.ReadJSON(in)
+	ins, err := plots.Load(fs.Args(), lab)
 	if err != nil {
 		return usagef("plot: %v", err)
 	}
 	dir := *out
 	if dir == "" {
-		dir = filepath.Join("plots", strings.TrimSuffix(filepath.Base(in), filepath.Ext(in)))
+		var names []string
+		for _, p := range fs.Args() {
+			names = append(names, strings.TrimSuffix(filepath.Base(filepath.Clean(p)), ".json"))
+		}
+		dir = filepath.Join("plots", strings.Join(names, "-vs-"))
 	}
 	if ents, err := os.ReadDir(dir); err == nil && len(ents) > 0 {
 		return usagef("plot: %s exists and is not empty; remove it or choose --out", dir)
 	}
+	var comps []plots.Comparison
+	if len(ins) > 1 {
+		if comps, err = plots.Compare(ins); err != nil {
+			return usagef("plot: %v", err)
+		}
+	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	figs, err := plots.Draw(f, dir)
+	figs, err := plots.Draw(ins, dir)
 	if err != nil {
 		return err
 	}
-	if err := plots.Report(f, figs, dir); err != nil {
+	if err := plots.Report(ins, figs, comps, dir); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%d figures and report.html in %s\n", len(figs), dir)
+	for _, c := range comps {
+		fmt.Fprintf(stdout, "%s against %s: %s\n", c.Head, c.Base, c.Summary)
+	}
+	size := int64(0)
+	if st, err := os.Stat(filepath.Join(dir, "report.html")); err == nil {
+		size = st.Size()
+	}
+	fmt.Fprintf(stdout, "%d figures and report.html (%d kB, self-contained) in %s\n", len(figs), (size+1023)/1024, dir)
 	return nil
 }
