@@ -98,8 +98,8 @@ func value(r *results.Result, metric string) (Pt, bool) {
 const intervalNote = "Whiskers: 95 % interval of the median where the run computed one, else min–max over repetitions."
 
 // class separates rows whose figures are not comparable: kevent's user
-// sources fire without entering the kernel, and one-shot rows re-arm each
-// source per event.
+// sources fire through kevent_ctl or, directly, without entering the
+// kernel at all, and one-shot rows re-arm each source per event.
 func class(r *results.Result) string {
 	switch {
 	case r.Workload == "ring":
@@ -109,7 +109,11 @@ func class(r *results.Result) string {
 			return rest
 		}
 		return r.Variant
+	case r.Params["sources_kind"] == "user" && r.Params["fire_direct"] == "0":
+		// take30's unotify: one kevent_ctl(KEVENT_CTL_READY) per firing.
+		return "user sources, fired by KEVENT_CTL_READY"
 	case r.Params["sources_kind"] == "user":
+		// fire_direct=1 (and files from before it existed).
 		return "user sources, no kernel entry"
 	case r.Params["trigger"] == "oneshot":
 		return "descriptor sources, one-shot"
@@ -204,6 +208,7 @@ func barFigure(ins []*Input, st *Style, s barSpec) *Fig {
 type lineSpec struct {
 	name, title, caption, xlabel, ylabel, workload, prefix string
 	div                                                    float64
+	logX                                                   bool // whatever the span
 }
 
 // maxSeries is the most lines a panel holds before it is split by family.
@@ -315,7 +320,7 @@ func lineFigure(ins []*Input, st *Style, s lineSpec) *Fig {
 		return nil
 	}
 	return &Fig{Name: s.name, Title: s.title, Caption: s.caption + " " + intervalNote, Workload: s.workload,
-		Panels: linePanels(lines, Panel{Title: s.title, XLabel: s.xlabel, YLabel: s.ylabel})}
+		Panels: linePanels(lines, Panel{Title: s.title, XLabel: s.xlabel, YLabel: s.ylabel, LogX: s.logX})}
 }
 
 // points is the suffix after the prefix of a row's metric names, e.g.
@@ -488,6 +493,9 @@ func Figures(ins []*Input) ([]*Fig, error) {
 	add(lineFigure(ins, st, lineSpec{name: "scale", title: "Collection cost against registered sources", workload: "scale",
 		prefix: "collect-ns/event@", div: 1, xlabel: "registered sources N", ylabel: "collection ns per event",
 		caption: "A fixed set of active sources among N registered ones: what the rest cost the collector."}))
+	add(lineFigure(ins, st, lineSpec{name: "breakeven", title: "Collector overhead against application work per event", workload: "breakeven",
+		prefix: "overhead-share@w=", div: 0.01, logX: true, xlabel: "application work per event (ns)", ylabel: "overhead, % of collector CPU",
+		caption: "The break-even suite (kbench run --suite=breakeven): the share of the collector's CPU that is not the application's work, one line per variant. Where a line falls below 10 % (or 1 %) the collection mechanism stops mattering for a program doing that much work per event; the no-work point (100 %) is off the log axis."}))
 	add(barFigure(ins, st, barSpec{name: "ring", title: "Ring designs, 40-byte events, cross-CPU", workload: "ring", metric: "floor-multiple",
 		xlabel:  "ns per event ÷ cache-line round trip (median)",
 		keep:    ringShown,
