@@ -13,7 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/fdindex"
-	"kbench/internal/gate"
+	"kbench/internal/callgate"
 	"kbench/notify"
 )
 
@@ -49,7 +49,7 @@ type Options struct {
 
 // Notifier is the AIO poll backend; see the package documentation.
 type Notifier struct {
-	gate  gate.Gate
+	gate  callgate.Gate
 	calls notify.Counters
 
 	id   uintptr // the aio_context_t for system calls; an integer only, never turned back into a pointer

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/fdindex"
-	"kbench/internal/gate"
+	"kbench/internal/callgate"
 	"kbench/internal/rawsys"
 	"kbench/notify"
 )
@@ -32,7 +32,7 @@ type Notifier struct {
 	kbuf         []unix.EpollEvent // kernel-side event buffer, grown once
 	pwait2       bool              // epoll_pwait2 available
 	wakeBuf      [8]byte
-	gate         gate.Gate
+	gate         callgate.Gate
 	calls        notify.Counters
 }
 

@@ -12,7 +12,7 @@ import (
 
 	"kbench/impls/iouring/uring"
 	"kbench/internal/fdindex"
-	"kbench/internal/gate"
+	"kbench/internal/callgate"
 	"kbench/notify"
 )
 
@@ -63,7 +63,7 @@ type Config struct {
 type Notifier struct {
 	notify.Counters
 
-	gate  gate.Gate
+	gate  callgate.Gate
 	ring  *uring.Ring
 	waker *waker
 	setup Setup

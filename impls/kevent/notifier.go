@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"sync/atomic"
 
-	"kbench/internal/gate"
+	"kbench/internal/callgate"
 	"kbench/internal/rusage"
 	"kbench/notify"
 )
@@ -65,7 +65,7 @@ type Notifier struct {
 	k        *Kernel
 	path     Path
 	calls    notify.Counters
-	gate     gate.Gate
+	gate     callgate.Gate
 	closed   atomic.Bool
 	emulated bool
 

@@ -1,4 +1,4 @@
-// Package gate lets Close wait for in-flight calls before releasing the
+// Package callgate lets Close wait for in-flight calls before releasing the
 // kernel objects they use.
 //
 // Closing an epoll (or AIO, or io_uring) fd while another thread sleeps in it
@@ -6,7 +6,7 @@
 // an unrelated open. So a backend's Close marks the gate closed, wakes the
 // waiter, waits for every caller inside the gate to leave, and only then
 // closes its fds.
-package gate
+package callgate
 
 import (
 	"runtime"
