@@ -305,7 +305,7 @@ func cell(r *results.Result, c Column) string {
 	// rows from older files show their range instead.
 	if r.Trust != nil {
 		if iv, ok := r.Trust.Intervals[c.Metric]; ok && iv.N > 1 {
-			return Num(iv.Median) + " ±" + Pct(iv.RelHalfWidth())
+			return Num(iv.Median) + " " + iv.PlusMinus()
 		}
 	}
 	return s + " [" + Num(st.Min) + "–" + Num(st.Max) + "]"
