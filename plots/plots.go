@@ -61,7 +61,7 @@ func Draw(f *results.File, dir string) ([]Figure, error) {
 }
 
 var drawers = []func(*results.File, string) ([]Figure, error){
-	faninFigures, latencyFigures, scaleFigure, ringFigure, fidelityFigure,
+	faninFigures, latencyFigures, scaleFigure, ringFigure, fidelityFigure, ringMapFigure,
 }
 
 // ok returns the rows of a workload that ran and have samples.

@@ -1,0 +1,223 @@
+package ringlab
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+)
+
+// MapSpec is the design map's sweep: every cell is one pattern × batch ×
+// payload size × work per event, and in every cell every design runs,
+// interleaved with the others (one Run per pattern × batch × work, so the
+// designs and sizes of a cell share each round).
+type MapSpec struct {
+	Works    []int64 // work per event on the consumer, ns
+	Batches  []int
+	Sizes    []int // payload bytes
+	Patterns []string
+	Designs  []string
+	Reps     int
+	// Budget is the time one repetition of one design is sized for: the
+	// events per repetition follow from it and an estimate of a cell's
+	// cost per event, so that a 1 µs-per-event cell does not take 100
+	// times as long as a 10 ns one.
+	Budget time.Duration
+}
+
+// FullMap is the map the issue asks for: work 0–1000 ns × batch 1, 16 ×
+// payload 16, 40, 64 × stream, burst, lockstep, all designs, five
+// repetitions. About a minute on an idle 2-core machine.
+func FullMap() MapSpec {
+	return MapSpec{
+		Works:    []int64{0, 10, 30, 100, 300, 1000},
+		Batches:  []int{1, 16},
+		Sizes:    []int{16, 40, 64},
+		Patterns: []string{Stream, Burst, Lockstep},
+		Designs:  Designs(),
+		Reps:     5,
+		Budget:   3 * time.Millisecond,
+	}
+}
+
+// QuickMap is the smoke-test map (CI): fewer cells, three short
+// repetitions; a few seconds.
+func QuickMap() MapSpec {
+	m := FullMap()
+	m.Works = []int64{0, 100, 1000}
+	m.Sizes = []int{16, 64}
+	m.Reps = 3
+	m.Budget = 600 * time.Microsecond
+	return m
+}
+
+// Params is one Params per pattern × batch × work, at the given CPUs and
+// ring size, with Net on: the map ranks designs on the unchecked runs
+// (the design's own cost plus the application's work, not the harness's
+// checks), and each checked run beside them proves exactly-once.
+func (m MapSpec) Params(producerCPU, consumerCPU, ringSlots int) []Params {
+	var ps []Params
+	for _, pat := range m.Patterns {
+		for _, b := range m.Batches {
+			for _, w := range m.Works {
+				p := Default()
+				p.Designs, p.SlotSizes, p.Pattern, p.Batch = m.Designs, m.Sizes, pat, b
+				p.RingSlots, p.ProducerCPU, p.ConsumerCPU = ringSlots, producerCPU, consumerCPU
+				p.WorkNs, p.Reps, p.Net = w, m.Reps, true
+				p.Events = m.events(p)
+				p.Warmup = max(p.Events/4, 1)
+				ps = append(ps, p)
+			}
+		}
+	}
+	return ps
+}
+
+// events sizes a repetition to the budget from a rough cost per event:
+// the work, plus a handoff per lockstep batch or an idle gap per burst.
+func (m MapSpec) events(p Params) int {
+	est := float64(p.WorkNs) + 15
+	switch p.Pattern {
+	case Lockstep:
+		est += 250 / float64(p.Batch)
+	case Burst:
+		est += float64(p.IdleGap) / float64(p.Burst)
+	}
+	n := int(float64(m.Budget) / est)
+	return min(max(n, 256), 200000)
+}
+
+// Cell is one cell of the map: which design was fastest there, by how
+// much, and whether that held in every repetition.
+type Cell struct {
+	Pattern  string
+	Batch    int // as asked (owned designs run 1)
+	SlotSize int
+	WorkNs   int64
+	// Net ns/event per design, per repetition (index = round), and the
+	// checked ones; the ranking uses Net.
+	Net, Checked map[string][]float64
+	// WorkMeasured is the measured work per event by design and round.
+	WorkMeasured map[string][]float64
+	Winner       string    // lowest median net ns/event
+	RunnerUp     string    // second lowest
+	// Margin is the median over rounds of runner-up ÷ winner − 1 (both
+	// measured in the same round); MarginLo and MarginHi are its min and
+	// max over the rounds.
+	Margin, MarginLo, MarginHi float64
+	// Significant: in every round the winner beat every other design.
+	// Otherwise Ties lists the designs that beat or matched it in some
+	// round, and the cell has no significant winner.
+	Significant bool
+	Ties        []string
+	// Accounting of the checked runs, summed over designs.
+	Generated, Received, Lost, Dup int64
+	Failed                         string // first failed design's reason
+}
+
+// Label is the cell's stable name: "stream b1 16B w100".
+func (c Cell) Label() string {
+	return fmt.Sprintf("%s b%d %dB w%d", c.Pattern, c.Batch, c.SlotSize, c.WorkNs)
+}
+
+// Verdict says the cell's answer in words.
+func (c Cell) Verdict() string {
+	switch {
+	case c.Failed != "":
+		return "failed: " + c.Failed
+	case c.Winner == "":
+		return "no samples"
+	case c.Significant:
+		return fmt.Sprintf("%s by %.0f%% [%.0f–%.0f%%] over %s", c.Winner, 100*c.Margin, 100*c.MarginLo, 100*c.MarginHi, c.RunnerUp)
+	}
+	return fmt.Sprintf("no significant winner: %s ≈ %s", c.Winner, strings.Join(c.Ties, ", "))
+}
+
+// Cells groups rows of map runs into cells (rows of one Run are one
+// pattern × batch × work; their sizes are separate cells), keyed by the
+// batch each Params asked for (asked[i] for rows[i]).
+func Cells(rows []Row, asked []int) []Cell {
+	idx := map[string]int{}
+	var cells []Cell
+	for i, r := range rows {
+		c := Cell{Pattern: r.Pattern, Batch: asked[i], SlotSize: r.SlotSize, WorkNs: r.WorkNs}
+		k := c.Label()
+		j, ok := idx[k]
+		if !ok {
+			c.Net, c.Checked, c.WorkMeasured = map[string][]float64{}, map[string][]float64{}, map[string][]float64{}
+			j = len(cells)
+			idx[k] = j
+			cells = append(cells, c)
+		}
+		cell := &cells[j]
+		cell.Net[r.Design] = r.NetNsPerEvent
+		cell.Checked[r.Design] = r.NsPerEvent
+		cell.WorkMeasured[r.Design] = r.WorkMeasuredNs
+		cell.Generated += r.Generated
+		cell.Received += r.Received
+		cell.Lost += r.Lost
+		cell.Dup += r.Dup + r.Reordered + r.Corrupt
+		if r.Failed && cell.Failed == "" {
+			cell.Failed = r.Design + ": " + r.Reason
+		}
+	}
+	for i := range cells {
+		cells[i].rank()
+	}
+	return cells
+}
+
+// rank fills the winner, margin and significance from the net samples.
+func (c *Cell) rank() {
+	if c.Failed != "" {
+		return
+	}
+	var ds []string
+	for d, xs := range c.Net {
+		if len(xs) > 0 {
+			ds = append(ds, d)
+		}
+	}
+	if len(ds) == 0 {
+		return
+	}
+	sort.Slice(ds, func(i, j int) bool {
+		mi, mj := median(c.Net[ds[i]]), median(c.Net[ds[j]])
+		if mi != mj {
+			return mi < mj
+		}
+		return ds[i] < ds[j]
+	})
+	c.Winner = ds[0]
+	if len(ds) == 1 {
+		return
+	}
+	c.RunnerUp = ds[1]
+	w := c.Net[c.Winner]
+	ratios := paired(c.Net[c.RunnerUp], w)
+	if len(ratios) == 0 {
+		return
+	}
+	c.Margin = median(ratios) - 1
+	c.MarginLo, c.MarginHi = slices.Min(ratios)-1, slices.Max(ratios)-1
+	c.Significant = true
+	for _, d := range ds[1:] {
+		if r := paired(c.Net[d], w); len(r) == 0 || slices.Min(r) <= 1 {
+			c.Significant = false
+			c.Ties = append(c.Ties, d)
+		}
+	}
+}
+
+// paired is a[i]/b[i] over the rounds both have (same-round samples).
+func paired(a, b []float64) []float64 {
+	n := min(len(a), len(b))
+	out := make([]float64, 0, n)
+	for i := 0; i < n; i++ {
+		if b[i] > 0 {
+			out = append(out, a[i]/b[i])
+		}
+	}
+	return out
+}
