@@ -129,7 +129,11 @@ func consumeOwned(r *ring.Owned, c *consumer) {
 			}
 			continue
 		}
-		c.take(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		r.Release()
 	}
 }
@@ -173,7 +177,11 @@ func consumeOwnedPow2(r *ring.OwnedPow2, c *consumer, size int) {
 			}
 			continue
 		}
-		c.take(b[:size])
+		if c.fast {
+			c.add(b[:size])
+		} else {
+			c.take(b[:size])
+		}
 		r.Release()
 	}
 }
@@ -235,7 +243,11 @@ func consumeShared(r *ring.Shared, c *consumer) {
 			}
 			continue
 		}
-		c.take(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -300,7 +312,11 @@ func consumeSplit(r *ring.Split, c *consumer) {
 			}
 			continue
 		}
-		c.take(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -365,7 +381,11 @@ func consumeBusy(r *ring.Busy, c *consumer) {
 			}
 			continue
 		}
-		c.take(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -432,7 +452,11 @@ func (t *take29Reader) consume(c *consumer) error {
 				continue
 			}
 		}
-		c.take(r.Record(uidx))
+		if b := r.Record(uidx); c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if uidx++; uidx == slots {
 			uidx = 0
 		}

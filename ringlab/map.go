@@ -100,8 +100,8 @@ type Cell struct {
 	Net, Checked map[string][]float64
 	// WorkMeasured is the measured work per event by design and round.
 	WorkMeasured map[string][]float64
-	Winner       string    // lowest median net ns/event
-	RunnerUp     string    // second lowest
+	Winner       string // lowest median net ns/event
+	RunnerUp     string // second lowest
 	// Margin is the median over rounds of runner-up ÷ winner − 1 (both
 	// measured in the same round); MarginLo and MarginHi are its min and
 	// max over the rounds.

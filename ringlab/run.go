@@ -283,7 +283,7 @@ func runRep(ctx context.Context, p Params, inst instance, n int, seen []uint64,
 		prod.idle = int64(p.IdleGap)
 	}
 	cons := &consumer{f: &f, n: n, batch: inst.batch, yield: same, seen: seen[:(n+63)/64],
-		verify: checked, w: w}
+		verify: checked, w: w, fast: !checked && w == nil}
 	var workNs float64
 
 	var timedOut atomic.Bool

@@ -98,10 +98,13 @@ type consumer struct {
 	// exist to measure what the checks cost and are held to a count and a
 	// checksum, not to the full proof.
 	verify bool
-	sum    uint64     // unchecked: sum of every payload word
-	w      *work.Loop // application work per event; nil for none
-	seen   []uint64   // bitmap of sequence numbers, n bits
-	next   uint64     // expected next sequence number
+	// fast is !verify and no work: the loops then call add directly, which
+	// inlines, where take (a call per event) does not.
+	fast bool
+	sum  uint64     // unchecked: sum of every payload word
+	w    *work.Loop // application work per event; nil for none
+	seen []uint64   // bitmap of sequence numbers, n bits
+	next uint64     // expected next sequence number
 	count
 }
 

@@ -9,8 +9,8 @@ import (
 // OwnedPow2 is the ownership-word ring with af_packet's layout (design 1,
 // aligned variant): slots of a power-of-two size, so that no slot straddles
 // a cache line unless it is bigger than one and a line holds a whole number
-// of slots, and a power-of-two slot count, so that a free-running index
-// wraps by mask and a slot's offset is a shift. The word is at offset 0 as
+// of slots, and a power-of-two slot count, so that each side's position (a
+// byte offset) wraps by mask. The word is at offset 0 as
 // in Owned; the payload is the rest of the slot.
 //
 // Owned keeps an 8-byte header in front of a payload of any multiple of 8
@@ -19,14 +19,14 @@ import (
 // costs (ringlab's owned-pow2 design), and the minimal ring the design is
 // measured against is this type with 16-byte slots.
 type OwnedPow2 struct {
-	mem   []byte // slots << shift bytes, cache-line aligned
-	mask  uint   // slots-1
-	shift uint   // log2(slot size)
-	_     pad
-	pi    uint // producer's free-running index; producer-only
-	_     pad
-	ci    uint // consumer's free-running index; consumer-only
-	_     pad
+	mem  []byte // slots*size bytes, cache-line aligned
+	size int    // slot size, a power of two
+	mask int    // len(mem)-1: byte offsets wrap by mask
+	_    pad
+	poff int // producer's free-running byte position; producer-only
+	_    pad
+	coff int // consumer's free-running byte position; consumer-only
+	_    pad
 }
 
 // NewOwnedPow2 allocates slots slots of slotSize bytes, both powers of two,
@@ -37,11 +37,7 @@ func NewOwnedPow2(slots, slotSize int) (*OwnedPow2, error) {
 		return nil, fmt.Errorf("ring.NewOwnedPow2(%d slots, %d bytes): need powers of two, slots >= 2, slotSize >= 16: %w",
 			slots, slotSize, os.ErrInvalid)
 	}
-	return &OwnedPow2{
-		mem:   alignedBytes(slots * slotSize),
-		mask:  uint(slots - 1),
-		shift: uint(bits.TrailingZeros(uint(slotSize))),
-	}, nil
+	return &OwnedPow2{mem: alignedBytes(slots * slotSize), size: slotSize, mask: slots*slotSize - 1}, nil
 }
 
 // Pow2SlotFor is the smallest power-of-two slot holding the ownership word
@@ -55,24 +51,22 @@ func Pow2SlotFor(payload int) int {
 }
 
 // Slots is the number of slots.
-func (r *OwnedPow2) Slots() int { return int(r.mask + 1) }
+func (r *OwnedPow2) Slots() int { return len(r.mem) / r.size }
 
 // PayloadSize is the usable bytes per slot (slot size - 8).
-func (r *OwnedPow2) PayloadSize() int { return 1<<r.shift - OwnedHeader }
+func (r *OwnedPow2) PayloadSize() int { return r.size - OwnedHeader }
 
 // Mem is the ring's memory, for inspection in tests.
 func (r *OwnedPow2) Mem() []byte { return r.mem }
 
-func (r *OwnedPow2) slot(i uint) []byte {
-	off := (i & r.mask) << r.shift
-	end := off + 1<<r.shift
-	return r.mem[off:end:end]
+func (r *OwnedPow2) slot(off int) []byte {
+	return r.mem[off : off+r.size : off+r.size]
 }
 
 // Reserve returns the payload of the producer's next slot if the producer
 // owns it; ok=false means full. Repeated before Publish, the same slot.
 func (r *OwnedPow2) Reserve() ([]byte, bool) {
-	s := r.slot(r.pi)
+	s := r.slot(r.poff & r.mask)
 	// Acquire: pairs with the release store in Release.
 	if u32(s, 0).Load() != OwnerProducer {
 		return nil, false
@@ -84,14 +78,14 @@ func (r *OwnedPow2) Reserve() ([]byte, bool) {
 func (r *OwnedPow2) Publish() {
 	// Release: pairs with the acquire load in Next; the payload is
 	// visible before the word says the consumer owns it.
-	storeRelease32(u32(r.mem, int((r.pi&r.mask)<<r.shift)), OwnerConsumer)
-	r.pi++
+	storeReleaseAt(r.mem, r.poff&r.mask, OwnerConsumer)
+	r.poff += r.size
 }
 
 // Next returns the payload of the consumer's next slot if the consumer
 // owns it; ok=false means empty. Repeated before Release, the same slot.
 func (r *OwnedPow2) Next() ([]byte, bool) {
-	s := r.slot(r.ci)
+	s := r.slot(r.coff & r.mask)
 	// Acquire: pairs with the release store in Publish.
 	if u32(s, 0).Load() != OwnerConsumer {
 		return nil, false
@@ -103,13 +97,13 @@ func (r *OwnedPow2) Next() ([]byte, bool) {
 func (r *OwnedPow2) Release() {
 	// Release: pairs with the acquire load in Reserve; the payload reads
 	// are done before the producer may overwrite the slot.
-	storeRelease32(u32(r.mem, int((r.ci&r.mask)<<r.shift)), OwnerProducer)
-	r.ci++
+	storeReleaseAt(r.mem, r.coff&r.mask, OwnerProducer)
+	r.coff += r.size
 }
 
 // Drained reports, on the producer side, whether the consumer has released
 // every published slot.
 func (r *OwnedPow2) Drained() bool {
 	// Acquire: pairs with the release store in Release.
-	return u32(r.mem, int(((r.pi-1)&r.mask)<<r.shift)).Load() == OwnerProducer
+	return u32(r.mem, (r.poff-r.size)&r.mask).Load() == OwnerProducer
 }
