@@ -44,7 +44,7 @@ func TestCellsRanking(t *testing.T) {
 		t.Fatalf("cell 1: %+v %q", c, c.Verdict())
 	}
 	rows[2].Failed, rows[2].Reason = true, "3 lost"
-	if c := Cells(rows, []int{1, 1, 1, 1, 1})[0]; c.Winner != "" || !strings.Contains(c.Verdict(), "shared: 3 lost") {
+	if c := Cells(rows, []int{1, 1, 1, 1, 1})[0]; c.Winner != Owned || !strings.HasPrefix(c.Verdict(), "failed: shared: 3 lost; among the rest: owned by 20%") {
 		t.Fatalf("failed design: %+v", c)
 	}
 }

@@ -200,6 +200,7 @@ func batchLabel(asked, ran int) string {
 var ringMapUnits = []results.Unit{
 	{Name: "margin-%", Better: "higher"},
 	{Name: "work-measured-ns", Better: "lower"},
+	{Name: "preempted", Better: "lower"},
 }
 
 // runRingMap runs the design map (ringlab.FullMap, or QuickMap under
@@ -294,6 +295,7 @@ func ringMapResult(c ringlab.Cell, slots, pcpu, ccpu int) results.Result {
 		if len(work) > 0 {
 			s.Values["work-measured-ns"] = results.Median(work)
 		}
+		s.Values["preempted"] = float64(c.Preempted) / float64(rounds)
 		if i == 0 {
 			s.Generated, s.Collected = uint64(c.Generated), uint64(c.Received)
 			s.Lost, s.Dup = uint64(c.Lost), uint64(c.Dup)
@@ -301,7 +303,7 @@ func ringMapResult(c ringlab.Cell, slots, pcpu, ccpu int) results.Result {
 		res.Samples = append(res.Samples, s)
 	}
 	if c.Failed != "" {
-		res.Status, res.Reason = results.StatusFailed, c.Failed
+		res.Status, res.Reason = results.StatusFailed, c.Verdict()
 		return res
 	}
 	res = finish(res)
