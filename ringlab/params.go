@@ -202,6 +202,9 @@ func (p Params) withDefaults() (Params, error) {
 	case p.ProducerCPU < 0 || p.ConsumerCPU < 0:
 		return bad("CPUs %d and %d", p.ProducerCPU, p.ConsumerCPU)
 	}
+	if p.RingSlots&(p.RingSlots-1) != 0 && slices.Contains(p.Designs, OwnedPow2) {
+		return bad("%s needs a power-of-two ring, not %d slots", OwnedPow2, p.RingSlots)
+	}
 	if err := work.Check(p.WorkNs, p.WorkBytes); err != nil {
 		return p, fmt.Errorf("ringlab: %w", err)
 	}

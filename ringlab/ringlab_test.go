@@ -158,6 +158,7 @@ func TestParamsInvalid(t *testing.T) {
 		"batch":   func(p *Params) { p.Batch = p.RingSlots },
 		"ring":    func(p *Params) { p.RingSlots = 2 },
 		"cpu":     func(p *Params) { p.ConsumerCPU = -1 },
+		"pow2":    func(p *Params) { p.RingSlots = 100 },
 	} {
 		p := Quick()
 		mod(&p)

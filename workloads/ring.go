@@ -58,7 +58,12 @@ func runRing(ctx context.Context, cfg Config) []results.Result {
 	twin, twinErr := ringTwin()
 	slots, events := cfg.param(Ring, "lab_slots"), cfg.param(Ring, "lab_events")
 	workNs, workBytes := int64(cfg.param(Ring, "work_ns")), int64(cfg.param(Ring, "work_bytes"))
+	dropped := ""
 	for i := range suite {
+		if slots&(slots-1) != 0 { // owned-pow2 needs a power-of-two ring
+			suite[i].Designs = slices.DeleteFunc(slices.Clone(suite[i].Designs), func(d string) bool { return d == ringlab.OwnedPow2 })
+			dropped = ringlab.OwnedPow2 + " (lab_slots is not a power of two)"
+		}
 		suite[i].WorkNs, suite[i].WorkBytes = workNs, workBytes
 		if cfg.Reps > 0 {
 			suite[i].Reps = cfg.Reps
@@ -75,7 +80,11 @@ func runRing(ctx context.Context, cfg Config) []results.Result {
 		var rows []ringlab.Row
 		rows, err = ringlab.Run(ctx, p)
 		for _, r := range rows {
-			out = append(out, ringResult(r, p.Batch, twinErr))
+			res := ringResult(r, p.Batch, twinErr)
+			if dropped != "" {
+				res.Params["designs_dropped"] = dropped
+			}
+			out = append(out, res)
 		}
 		if err != nil {
 			break
@@ -215,6 +224,9 @@ func runRingMap(ctx context.Context, cfg Config) []results.Result {
 		spec.Reps = cfg.Reps
 	}
 	slots := cfg.param(Ring, "lab_slots")
+	if slots&(slots-1) != 0 { // owned-pow2 needs a power-of-two ring; the map goes on without it
+		spec.Designs = slices.DeleteFunc(slices.Clone(spec.Designs), func(d string) bool { return d == ringlab.OwnedPow2 })
+	}
 	var rows []ringlab.Row
 	var asked []int
 	var err error
