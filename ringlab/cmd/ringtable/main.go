@@ -5,6 +5,11 @@
 //
 //	go run ./ringlab/cmd/ringtable -suite -twin
 //	go run ./ringlab/cmd/ringtable -pattern lockstep -events 50000 -twin
+//	go run ./ringlab/cmd/ringtable -slots 4096 -sizes 8,16,40 -net -twin -events 20000 -reps 41
+//
+// The last is the ownership-ring gap study: every design measured checked
+// and unchecked (-net: the harness's own cost), beside its C twin, rows
+// interleaved round by round; -json gives every repetition.
 package main
 
 import (
