@@ -17,11 +17,11 @@ func mapRow(design string, size int, net ...float64) Row {
 // in any round takes the significance away.
 func TestCellsRanking(t *testing.T) {
 	rows := []Row{
-		mapRow(Owned, 16, 10, 10, 10),
-		mapRow(Split, 16, 12, 15, 11),
-		mapRow(Shared, 16, 30, 30, 30),
-		mapRow(Owned, 64, 20, 20, 20),
-		mapRow(Split, 64, 21, 19, 22), // beats owned in round 2
+		mapRow(Owned, 16, 10, 10, 10, 10, 10),
+		mapRow(Split, 16, 12, 15, 11, 12, 12),
+		mapRow(Shared, 16, 30, 30, 30, 30, 30),
+		mapRow(Owned, 64, 20, 20, 20, 20, 20),
+		mapRow(Split, 64, 21, 19, 22, 21, 21), // beats owned in round 2: 4 of 5 fails the test
 	}
 	cells := Cells(rows, []int{16, 16, 16, 16, 16})
 	if len(cells) != 2 {
@@ -31,7 +31,7 @@ func TestCellsRanking(t *testing.T) {
 	if c.Label() != "stream b16 16B w100" || c.Winner != Owned || c.RunnerUp != Split || !c.Significant {
 		t.Fatalf("cell 0: %+v", c)
 	}
-	// Ratios split/owned per round: 1.2, 1.5, 1.1.
+	// Ratios split/owned per round: 1.2, 1.5, 1.1, 1.2, 1.2.
 	if math.Abs(c.Margin-0.2) > 1e-9 || math.Abs(c.MarginLo-0.1) > 1e-9 || math.Abs(c.MarginHi-0.5) > 1e-9 {
 		t.Fatalf("margin %v [%v, %v], want 0.2 [0.1, 0.5]", c.Margin, c.MarginLo, c.MarginHi)
 	}
@@ -46,6 +46,17 @@ func TestCellsRanking(t *testing.T) {
 	rows[2].Failed, rows[2].Reason = true, "3 lost"
 	if c := Cells(rows, []int{1, 1, 1, 1, 1})[0]; c.Winner != Owned || !strings.HasPrefix(c.Verdict(), "failed: shared: 3 lost; among the rest: owned by 20%") {
 		t.Fatalf("failed design: %+v", c)
+	}
+}
+
+func TestSignP(t *testing.T) {
+	for _, c := range []struct {
+		wins, n int
+		want    float64
+	}{{5, 5, 1.0 / 32}, {0, 5, 1}, {8, 9, 10.0 / 512}, {6, 7, 8.0 / 128}, {3, 3, 1.0 / 8}} {
+		if got := signP(c.wins, c.n); math.Abs(got-c.want) > 1e-12 {
+			t.Errorf("signP(%d, %d) = %v, want %v", c.wins, c.n, got, c.want)
+		}
 	}
 }
 
