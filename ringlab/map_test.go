@@ -43,6 +43,16 @@ func TestCellsRanking(t *testing.T) {
 		!strings.HasPrefix(c.Verdict(), "no significant winner: owned ≈ split") {
 		t.Fatalf("cell 1: %+v %q", c, c.Verdict())
 	}
+	// The two layouts of the ownership ring are one family: a near tie
+	// between them leaves the win to the family.
+	fam := Cells([]Row{
+		mapRow(OwnedPow2, 16, 9, 11, 9, 11, 9),
+		mapRow(Owned, 16, 10, 10, 10, 10, 10),
+		mapRow(Split, 16, 20, 20, 20, 20, 20),
+	}, []int{1, 1, 1})[0]
+	if fam.Winner != OwnedPow2 || fam.RunnerUp != Split || !fam.Significant {
+		t.Fatalf("family: %+v", fam)
+	}
 	rows[2].Failed, rows[2].Reason = true, "3 lost"
 	if c := Cells(rows, []int{1, 1, 1, 1, 1})[0]; c.Winner != Owned || !strings.HasPrefix(c.Verdict(), "failed: shared: 3 lost; among the rest: owned by 20%") {
 		t.Fatalf("failed design: %+v", c)

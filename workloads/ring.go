@@ -220,9 +220,9 @@ func runRingMap(ctx context.Context, cfg Config) []results.Result {
 	if cfg.Quick {
 		spec = ringlab.QuickMap()
 	}
-	if cfg.Reps > 0 {
-		spec.Reps = cfg.Reps
-	}
+	// More rounds than the map's own on request, never fewer: the sign
+	// test needs them (see ringlab.Cell).
+	spec.Reps = max(spec.Reps, cfg.Reps)
 	slots := cfg.param(Ring, "lab_slots")
 	if slots&(slots-1) != 0 { // owned-pow2 needs a power-of-two ring; the map goes on without it
 		spec.Designs = slices.DeleteFunc(slices.Clone(spec.Designs), func(d string) bool { return d == ringlab.OwnedPow2 })
