@@ -106,8 +106,10 @@ func Quick() Params {
 
 // Suite is the ring workload as the harness runs it: each pattern, batch
 // and placement of interest at the given CPUs. quick selects the smoke-test
-// version. The default suite takes about 10 s on an idle 2-core machine
-// (C twins included) and about 20 s when other work shares the CPUs.
+// version. The streaming entries also run unchecked (Net). With owned-pow2
+// and those unchecked runs the default suite took 1 min 57 s at a load
+// average of 15 on 2 CPUs (C twins included); it was about 10 s idle
+// before them, so expect some 15 s on an idle machine.
 func Suite(quick bool, producerCPU, consumerCPU int) []Params {
 	base := Default()
 	if quick {
