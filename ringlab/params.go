@@ -108,8 +108,8 @@ func Quick() Params {
 // and placement of interest at the given CPUs. quick selects the smoke-test
 // version. The streaming entries also run unchecked (Net). With owned-pow2
 // and those unchecked runs the default suite took 1 min 57 s at a load
-// average of 15 on 2 CPUs (C twins included); it was about 10 s idle
-// before them, so expect some 15 s on an idle machine.
+// average of 15 on 2 CPUs (C twins included); before them it took about
+// 10 s on an idle machine, which has not been measured again since.
 func Suite(quick bool, producerCPU, consumerCPU int) []Params {
 	base := Default()
 	if quick {
