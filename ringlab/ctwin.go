@@ -14,7 +14,7 @@ import (
 )
 
 // TwinDesigns lists the designs with a C twin.
-func TwinDesigns() []string { return []string{Owned, OwnedPow2, Shared, Split} }
+func TwinDesigns() []string { return []string{Owned, OwnedPow2, Minimal, Shared, Split} }
 
 // CTwin returns the C twin of designs 1–3, built on first use into the
 // user's cache directory. Without a C compiler the error wraps

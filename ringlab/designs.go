@@ -41,6 +41,17 @@ func newInstance(design string, slots, size, batch int) (instance, error) {
 			batch:   1,
 			note:    "ownership word inside a power-of-two slot (af_packet's aligned frames), index wrapped by mask",
 		}, nil
+	case Minimal:
+		m, err := newMinimal(slots, size)
+		if err != nil {
+			return instance{}, err
+		}
+		return instance{
+			produce: func(p *producer) { produceMinimal(m, p, size) },
+			consume: func(c *consumer) error { consumeMinimal(m, c, size); return nil },
+			batch:   1,
+			note:    "owned-pow2's protocol and memory with each loop's position, mask and slot size in local variables (a hand-written ring's loop)",
+		}, nil
 	case Shared:
 		r, err := ring.NewShared(slots, size)
 		if err != nil {

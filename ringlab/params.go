@@ -15,14 +15,17 @@ const (
 	// OwnedPow2 is design 1 with af_packet's aligned layout: the word inside
 	// a power-of-two slot, indices wrapped by mask.
 	OwnedPow2 = "owned-pow2"
-	Shared    = "shared" // 2: AIO-style head and tail on one line
-	Split     = "split"  // 3: head and tail on separate lines, cached copies (io_uring)
-	Take29    = "take29" // 4: kevent take29 ring_kidx/ring_over + kevent_commit
-	Busy      = "busy"   // 5: BPF ringbuf style positions + busy bit
+	// Minimal is owned-pow2's protocol and memory in a loop that keeps its
+	// positions in local variables: the control for the gap study.
+	Minimal = "minimal"
+	Shared  = "shared" // 2: AIO-style head and tail on one line
+	Split   = "split"  // 3: head and tail on separate lines, cached copies (io_uring)
+	Take29  = "take29" // 4: kevent take29 ring_kidx/ring_over + kevent_commit
+	Busy    = "busy"   // 5: BPF ringbuf style positions + busy bit
 )
 
 // Designs lists every design in the order rows are produced.
-func Designs() []string { return []string{Owned, OwnedPow2, Shared, Split, Take29, Busy} }
+func Designs() []string { return []string{Owned, OwnedPow2, Minimal, Shared, Split, Take29, Busy} }
 
 // Access patterns.
 const (
@@ -204,8 +207,10 @@ func (p Params) withDefaults() (Params, error) {
 	case p.ProducerCPU < 0 || p.ConsumerCPU < 0:
 		return bad("CPUs %d and %d", p.ProducerCPU, p.ConsumerCPU)
 	}
-	if p.RingSlots&(p.RingSlots-1) != 0 && slices.Contains(p.Designs, OwnedPow2) {
-		return bad("%s needs a power-of-two ring, not %d slots", OwnedPow2, p.RingSlots)
+	for _, d := range []string{OwnedPow2, Minimal} {
+		if p.RingSlots&(p.RingSlots-1) != 0 && slices.Contains(p.Designs, d) {
+			return bad("%s needs a power-of-two ring, not %d slots", d, p.RingSlots)
+		}
 	}
 	if err := work.Check(p.WorkNs, p.WorkBytes); err != nil {
 		return p, fmt.Errorf("ringlab: %w", err)

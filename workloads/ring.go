@@ -60,9 +60,11 @@ func runRing(ctx context.Context, cfg Config) []results.Result {
 	workNs, workBytes := int64(cfg.param(Ring, "work_ns")), int64(cfg.param(Ring, "work_bytes"))
 	dropped := ""
 	for i := range suite {
-		if slots&(slots-1) != 0 { // owned-pow2 needs a power-of-two ring
-			suite[i].Designs = slices.DeleteFunc(slices.Clone(suite[i].Designs), func(d string) bool { return d == ringlab.OwnedPow2 })
-			dropped = ringlab.OwnedPow2 + " (lab_slots is not a power of two)"
+		if slots&(slots-1) != 0 { // owned-pow2 and minimal need a power-of-two ring
+			suite[i].Designs = slices.DeleteFunc(slices.Clone(suite[i].Designs), func(d string) bool {
+				return d == ringlab.OwnedPow2 || d == ringlab.Minimal
+			})
+			dropped = ringlab.OwnedPow2 + ", " + ringlab.Minimal + " (lab_slots is not a power of two)"
 		}
 		suite[i].WorkNs, suite[i].WorkBytes = workNs, workBytes
 		if cfg.Reps > 0 {

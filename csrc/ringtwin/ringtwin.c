@@ -13,6 +13,7 @@
  *   split  - head and tail on separate lines, each side caching the other's
  *   owned-pow2 - owned with af_packet's aligned layout: the word inside a
  *            power-of-two slot, free-running indices wrapped by mask
+ *   minimal - owned-pow2 in loops that keep their positions in registers
  *
  * Orderings are C11 release stores and acquire loads (a plain MOV each on
  * x86-64), where Go's sync/atomic Store is an XCHG: that difference is part
@@ -528,6 +529,70 @@ LOOPS(shared)
 LOOPS(split)
 LOOPS(owned_pow2)
 
+/*
+ * minimal: owned-pow2's protocol and memory in loops that keep the
+ * position, mask and shift in local variables for the whole repetition,
+ * as a hand-written ring would (ringlab/minimal.go). The generic LOOPS go
+ * through the ring struct once per event instead.
+ */
+static void produce_minimal(struct side *p)
+{
+	struct owned_pow2 *r = p->ring;
+	unsigned char *mem = r->mem;
+	unsigned mask = r->mask, shift = r->shift, pi = r->pi;
+	for (int i = 0; i < p->n; i++) {
+		unsigned char *s = mem + ((size_t)(pi & mask) << shift);
+		while (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 0)
+			if (ppause(p))
+				goto out;
+		fill(s + 8, p->payload, (uint64_t)i);
+		atomic_store_explicit(u32(s, 0), 1, memory_order_release);
+		pi++;
+		if (burst_end(p, i + 1)) {
+			r->pi = pi;
+			while (!owned_pow2_drained(r))
+				if (ppause(p))
+					goto out;
+			idle_gap(p);
+		}
+	}
+out:
+	r->pi = pi;
+	while (!owned_pow2_drained(r))
+		if (ppause(p))
+			return;
+}
+
+static void consume_minimal(struct side *c)
+{
+	struct owned_pow2 *r = c->ring;
+	unsigned char *mem = r->mem;
+	unsigned mask = r->mask, shift = r->shift, ci = r->ci;
+	int fast = !c->verify && !c->w;
+	uint64_t sum = 0;
+	long long got = 0;
+	for (;;) {
+		unsigned char *s = mem + ((size_t)(ci & mask) << shift);
+		if (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 1) {
+			if (cidle(c))
+				break;
+			continue;
+		}
+		if (fast) {
+			got++;
+			for (int j = 0; j + 8 <= c->payload; j += 8)
+				sum += get64(s + 8 + j);
+		} else {
+			take(c, s + 8);
+		}
+		atomic_store_explicit(u32(s, 0), 0, memory_order_release);
+		ci++;
+	}
+	r->ci = ci;
+	c->sum += sum;
+	c->received += got;
+}
+
 struct design {
 	const char *name;
 	void (*produce)(struct side *);
@@ -539,6 +604,7 @@ static const struct design designs[] = {
 	{"shared", produce_shared, consume_shared},
 	{"split", produce_split, consume_split},
 	{"owned-pow2", produce_owned_pow2, consume_owned_pow2},
+	{"minimal", produce_minimal, consume_minimal},
 };
 
 /* ------------------------------------------------------------- running */
@@ -669,8 +735,8 @@ static void parse(int argc, char **argv, struct opts *o)
 		usage("pattern must be stream, lockstep or burst");
 	if (o->work_ns > WORK_MAX_NS || o->work_bytes > WORK_MAX_BYTES)
 		usage("work-ns must be 0..1e9 and work-bytes 0..1 GiB");
-	if ((o->ring & (o->ring - 1)) != 0 && strstr(o->designs, "owned-pow2"))
-		usage("owned-pow2 needs a power-of-two ring");
+	if ((o->ring & (o->ring - 1)) != 0 && (strstr(o->designs, "owned-pow2") || strstr(o->designs, "minimal")))
+		usage("owned-pow2 and minimal need a power-of-two ring");
 }
 
 /* run_rep runs one repetition; returns 0, or 1 if it did not finish. */
@@ -748,7 +814,7 @@ int main(int argc, char **argv)
 			if (!strcmp(designs[i].name, dn))
 				d = &designs[i];
 		if (!d) {
-			fprintf(stderr, "ringtwin: unknown design %s (owned, shared, split, owned-pow2)\n", dn);
+			fprintf(stderr, "ringtwin: unknown design %s (owned, shared, split, owned-pow2, minimal)\n", dn);
 			return 2;
 		}
 		char sl[256];
@@ -771,7 +837,7 @@ int main(int argc, char **argv)
 				owned_init(&ow, o.ring, payload);
 				ring = &ow, mem = ow.mem;
 				batch = 1; /* no shared index to batch */
-			} else if (!strcmp(dn, "owned-pow2")) {
+			} else if (!strcmp(dn, "owned-pow2") || !strcmp(dn, "minimal")) {
 				owned_pow2_init(&op, o.ring, payload);
 				ring = &op, mem = op.mem;
 				batch = 1;

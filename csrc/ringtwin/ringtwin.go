@@ -1,7 +1,10 @@
 // Package ringtwin embeds the C twins of the ring designs owned,
-// owned-pow2, shared and split (ringtwin.c), so that a kbench binary can
-// build them from any working directory; ringlab.CTwin compiles this
-// source together with the shared csrc/work.h (Sources).
+// owned-pow2, minimal, shared and split (ringtwin.c), so that a kbench
+// binary can build them from any working directory; ringlab.CTwin compiles
+// this source together with the shared csrc/work.h (Sources). minimal.c
+// beside it is not part of the twin: it is the gap study's control, an
+// ownership ring written from the description alone, built and run
+// by hand (see its header).
 package ringtwin
 
 import (

@@ -17,7 +17,7 @@ func TestSource(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"LOOPS(owned)", "LOOPS(shared)", "LOOPS(split)", "LOOPS(owned_pow2)",
+	for _, want := range []string{"LOOPS(owned)", "LOOPS(shared)", "LOOPS(split)", "LOOPS(owned_pow2)", "consume_minimal",
 		`#include "work.h"`, "ns_per_event=%.3f", "work_measured_ns=%.3f"} {
 		if !bytes.Contains(c, []byte(want)) {
 			t.Errorf("embedded ringtwin.c lacks %q", want)

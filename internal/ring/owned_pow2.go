@@ -107,3 +107,19 @@ func (r *OwnedPow2) Drained() bool {
 	// Acquire: pairs with the release store in Release.
 	return u32(r.mem, (r.poff-r.size)&r.mask).Load() == OwnerProducer
 }
+
+// LoadAcquireAt and StoreReleaseAt are the ownership word's two accesses
+// at mem[off:], for a caller that keeps its own positions in local
+// variables instead of calling Reserve/Publish/Next/Release (ringlab's
+// minimal design: the loop a hand-written ring would have, over the same
+// memory and the same release store). The offset is bounds-checked.
+//
+// The acquire load pairs with the other side's StoreReleaseAt.
+func LoadAcquireAt(mem []byte, off int) uint32 { return u32(mem, off).Load() }
+
+// StoreReleaseAt: see LoadAcquireAt. The payload written (or read) before
+// it is ordered before the word, as in Publish and Release.
+func StoreReleaseAt(mem []byte, off int, v uint32) {
+	_ = mem[off+3]
+	storeReleaseAt(mem, off, v)
+}
