@@ -12,10 +12,16 @@
  * multiply and add latency; the empty asm keeps the compiler from
  * collapsing or vectorising it (it costs no instruction). The walk loads
  * and stores one byte per cache line of a private buffer, each access
- * depending on the last. Header-only: static functions, C11.
+ * depending on the last. Header-only: static functions, C11; it needs
+ * clock_gettime, so a file that includes it defines _GNU_SOURCE (as the
+ * twins do) or _POSIX_C_SOURCE before its first #include.
  */
 #ifndef KBENCH_WORK_H
 #define KBENCH_WORK_H
+
+#if !defined(_GNU_SOURCE) && (!defined(_POSIX_C_SOURCE) || _POSIX_C_SOURCE < 199309L)
+#error "work.h needs clock_gettime: define _GNU_SOURCE or _POSIX_C_SOURCE >= 199309L before any #include"
+#endif
 
 #include <stdint.h>
 #include <stdlib.h>

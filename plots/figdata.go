@@ -20,6 +20,10 @@ type Fig struct {
 	Workload string
 	Bars     bool // horizontal bars over categories; else lines
 	Panels   []Panel
+	// Draw, when set, draws the figure itself into dir (Name.png and
+	// .svg) instead of Render's panels: the ring design map, a grid of
+	// coloured cells rather than series.
+	Draw func(dir string) error `json:"-"`
 }
 
 // Panel is one plot of a figure (small multiples share nothing but style).
@@ -500,6 +504,11 @@ func Figures(ins []*Input) ([]*Fig, error) {
 		xlabel:  "ns per event ÷ cache-line round trip (median)",
 		keep:    ringShown,
 		caption: "owned = Zach Brown's ownership word per slot; shared = AIO-style head and tail on one line; split = io_uring/SPSC indices on separate lines; take29 = the kevent ring with kidx/over/commit; busy = BPF-ringbuf busy bit. 1.0 is one cache-line round trip between the two CPUs, measured in the same run."}))
+	if len(ins) > 0 && len(mapCells(ins[0].File)) > 0 {
+		f := ins[0].File
+		add(&Fig{Name: "ringmap", Title: ringMapTitle, Caption: ringMapCaption + " (" + ins[0].Label + ")", Workload: "ring",
+			Draw: func(dir string) error { _, err := ringMapFigure(f, dir); return err }})
+	}
 	add(barFigure(ins, st, barSpec{name: "fidelity", title: "Go fan-in against its C twin", workload: "fidelity", metric: "go/c",
 		xlabel: "Go events/s ÷ C events/s (median)", ref: fidelityTarget, refLabel: "target 0.9",
 		caption: "Each kernel backend's Go fan-in and its C twin (the same loop over raw system calls), alternating round by round."}))

@@ -27,6 +27,9 @@ const (
 // Render draws fig as dir/Name.png and dir/Name.svg: its panels stacked,
 // each with its legend in a strip to its right, never over a curve.
 func Render(fig *Fig, dir string) error {
+	if fig.Draw != nil {
+		return fig.Draw(dir)
+	}
 	heights := make([]vg.Length, len(fig.Panels))
 	var total vg.Length
 	for i := range fig.Panels {

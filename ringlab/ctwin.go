@@ -14,18 +14,26 @@ import (
 )
 
 // TwinDesigns lists the designs with a C twin.
-func TwinDesigns() []string { return []string{Owned, Shared, Split} }
+func TwinDesigns() []string { return []string{Owned, OwnedPow2, Minimal, Shared, Split} }
 
 // CTwin returns the C twin of designs 1–3, built on first use into the
 // user's cache directory. Without a C compiler the error wraps
 // errors.ErrUnsupported and says why.
 func CTwin() (string, error) {
-	return ctwin.Build("ringtwin", ringtwin.Sources, ringtwin.Units, ringtwin.Flags...)
+	src, err := ringtwin.Sources()
+	if err != nil {
+		return "", err
+	}
+	return ctwin.Build("ringtwin", src, ringtwin.Units, ringtwin.Flags...)
 }
 
 // BuildCTwin compiles the C twin into outDir and returns the binary's path.
 func BuildCTwin(outDir string) (string, error) {
-	return ctwin.BuildIn(outDir, "ringtwin", ringtwin.Sources, ringtwin.Units, ringtwin.Flags...)
+	src, err := ringtwin.Sources()
+	if err != nil {
+		return "", err
+	}
+	return ctwin.BuildIn(outDir, "ringtwin", src, ringtwin.Units, ringtwin.Flags...)
 }
 
 // TwinSample is one timed repetition of the C twin.
@@ -37,6 +45,8 @@ type TwinSample struct {
 	Lost, Dup  int64
 	Reordered  int64
 	Corrupt    int64
+	Checked    bool    // false: an unchecked (harness-cost) repetition
+	WorkNs     float64 // measured work per event (checked repetitions)
 }
 
 // RunCTwin runs the built twin at path with p's parameters, for the designs
@@ -67,6 +77,8 @@ func RunCTwin(ctx context.Context, path string, p Params) ([]TwinSample, error) 
 		"-pcpu", strconv.Itoa(p.ProducerCPU), "-ccpu", strconv.Itoa(p.ConsumerCPU),
 		"-events", strconv.Itoa(p.Events), "-reps", strconv.Itoa(p.Reps),
 		"-warmup", strconv.Itoa(p.Warmup),
+		"-work-ns", strconv.FormatInt(p.WorkNs, 10), "-work-bytes", strconv.FormatInt(p.WorkBytes, 10),
+		"-net", map[bool]string{false: "0", true: "1"}[p.Net],
 	}
 	cmd := exec.CommandContext(ctx, path, args...)
 	var stderr bytes.Buffer
@@ -104,6 +116,12 @@ func parseTwin(out []byte) ([]TwinSample, error) {
 			errs = append(errs, fmt.Errorf("ns_per_event: %w", err))
 		}
 		s.NsPerEvent = ns
+		s.Checked = kv["check"] != "0"
+		if v, ok := kv["work_measured_ns"]; ok {
+			if s.WorkNs, err = strconv.ParseFloat(v, 64); err != nil {
+				errs = append(errs, fmt.Errorf("work_measured_ns: %w", err))
+			}
+		}
 		if err := errors.Join(errs...); err != nil || s.Design == "" {
 			return nil, fmt.Errorf("ringlab: C twin output %v: %v", kv, err)
 		}
@@ -131,7 +149,14 @@ func twinRep(ctx context.Context, p Params, row *Row) error {
 		return err
 	}
 	for _, s := range samples {
-		row.CNsPerEvent = append(row.CNsPerEvent, s.NsPerEvent)
+		if s.Checked {
+			row.CNsPerEvent = append(row.CNsPerEvent, s.NsPerEvent)
+			if p.WorkNs > 0 || p.WorkBytes > 0 {
+				row.CWorkNs = append(row.CWorkNs, s.WorkNs)
+			}
+		} else {
+			row.CNetNsPerEvent = append(row.CNetNsPerEvent, s.NsPerEvent)
+		}
 		if bad := s.Lost + s.Dup + s.Reordered + s.Corrupt; bad > 0 && !row.Failed {
 			row.Failed = true
 			row.Reason = fmt.Sprintf("C twin: %d lost, %d duplicated, %d reordered, %d torn",

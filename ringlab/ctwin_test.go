@@ -13,7 +13,7 @@ func TestParseTwin(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := TwinSample{Design: "owned", SlotSize: 40, Rep: 1, NsPerEvent: 12.5, Dup: 3, Corrupt: 1}
+	want := TwinSample{Design: "owned", SlotSize: 40, Rep: 1, NsPerEvent: 12.5, Dup: 3, Corrupt: 1, Checked: true}
 	if len(s) != 1 || s[0] != want {
 		t.Fatalf("parseTwin = %+v, want %+v", s, want)
 	}

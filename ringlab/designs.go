@@ -30,6 +30,28 @@ func newInstance(design string, slots, size, batch int) (instance, error) {
 			batch:   1,
 			note:    "ownership word per slot: every event is published and released on its own (no shared index to batch)",
 		}, nil
+	case OwnedPow2:
+		r, err := ring.NewOwnedPow2(slots, ring.Pow2SlotFor(size))
+		if err != nil {
+			return instance{}, err
+		}
+		return instance{
+			produce: func(p *producer) { produceOwnedPow2(r, p, size) },
+			consume: func(c *consumer) error { consumeOwnedPow2(r, c, size); return nil },
+			batch:   1,
+			note:    "ownership word inside a power-of-two slot (af_packet's aligned frames), index wrapped by mask",
+		}, nil
+	case Minimal:
+		m, err := newMinimal(slots, size)
+		if err != nil {
+			return instance{}, err
+		}
+		return instance{
+			produce: func(p *producer) { produceMinimal(m, p, size) },
+			consume: func(c *consumer) error { consumeMinimal(m, c, size); return nil },
+			batch:   1,
+			note:    "owned-pow2's protocol and memory with each loop's position, mask and slot size in local variables (a hand-written ring's loop)",
+		}, nil
 	case Shared:
 		r, err := ring.NewShared(slots, size)
 		if err != nil {
@@ -118,7 +140,59 @@ func consumeOwned(r *ring.Owned, c *consumer) {
 			}
 			continue
 		}
-		c.check(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
+		r.Release()
+	}
+}
+
+func produceOwnedPow2(r *ring.OwnedPow2, p *producer, size int) {
+	for i := 0; i < p.n; i++ {
+		seq, times := p.seq(i)
+		for ; times > 0; times-- {
+			b, ok := r.Reserve()
+			for !ok {
+				if p.pause() {
+					return
+				}
+				b, ok = r.Reserve()
+			}
+			fill(b[:size], seq)
+			r.Publish()
+		}
+		if p.burstEnd(i + 1) {
+			for !r.Drained() {
+				if p.pause() {
+					return
+				}
+			}
+			p.idleGap()
+		}
+	}
+	for !r.Drained() {
+		if p.pause() {
+			return
+		}
+	}
+}
+
+func consumeOwnedPow2(r *ring.OwnedPow2, c *consumer, size int) {
+	for {
+		b, ok := r.Next()
+		if !ok {
+			if c.idle() {
+				return
+			}
+			continue
+		}
+		if c.fast {
+			c.add(b[:size])
+		} else {
+			c.take(b[:size])
+		}
 		r.Release()
 	}
 }
@@ -180,7 +254,11 @@ func consumeShared(r *ring.Shared, c *consumer) {
 			}
 			continue
 		}
-		c.check(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -245,7 +323,11 @@ func consumeSplit(r *ring.Split, c *consumer) {
 			}
 			continue
 		}
-		c.check(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -310,7 +392,11 @@ func consumeBusy(r *ring.Busy, c *consumer) {
 			}
 			continue
 		}
-		c.check(b)
+		if c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if pending++; pending == c.batch {
 			r.Release()
 			pending = 0
@@ -377,7 +463,11 @@ func (t *take29Reader) consume(c *consumer) error {
 				continue
 			}
 		}
-		c.check(r.Record(uidx))
+		if b := r.Record(uidx); c.fast {
+			c.add(b)
+		} else {
+			c.take(b)
+		}
 		if uidx++; uidx == slots {
 			uidx = 0
 		}

@@ -5,19 +5,27 @@ import (
 	"os"
 	"slices"
 	"time"
+
+	"kbench/internal/work"
 )
 
 // Design names, as they appear in rows.
 const (
-	Owned  = "owned"  // 1: ownership word per slot (Zach Brown, af_packet tp_status)
-	Shared = "shared" // 2: AIO-style head and tail on one line
-	Split  = "split"  // 3: head and tail on separate lines, cached copies (io_uring)
-	Take29 = "take29" // 4: kevent take29 ring_kidx/ring_over + kevent_commit
-	Busy   = "busy"   // 5: BPF ringbuf style positions + busy bit
+	Owned = "owned" // 1: ownership word per slot (Zach Brown, af_packet tp_status)
+	// OwnedPow2 is design 1 with af_packet's aligned layout: the word inside
+	// a power-of-two slot, indices wrapped by mask.
+	OwnedPow2 = "owned-pow2"
+	// Minimal is owned-pow2's protocol and memory in a loop that keeps its
+	// positions in local variables: the control for the gap study.
+	Minimal = "minimal"
+	Shared  = "shared" // 2: AIO-style head and tail on one line
+	Split   = "split"  // 3: head and tail on separate lines, cached copies (io_uring)
+	Take29  = "take29" // 4: kevent take29 ring_kidx/ring_over + kevent_commit
+	Busy    = "busy"   // 5: BPF ringbuf style positions + busy bit
 )
 
 // Designs lists every design in the order rows are produced.
-func Designs() []string { return []string{Owned, Shared, Split, Take29, Busy} }
+func Designs() []string { return []string{Owned, OwnedPow2, Minimal, Shared, Split, Take29, Busy} }
 
 // Access patterns.
 const (
@@ -44,6 +52,17 @@ type Params struct {
 	Events int // events per repetition; default 400000
 	Reps   int // timed repetitions; default 6
 	Warmup int // events in the untimed warm-up repetition; 0 means Events/4
+
+	// WorkNs and WorkBytes are the application's work per event on the
+	// consumer (internal/work): a calibrated chain of WorkNs ns and a walk
+	// over WorkBytes of a private buffer, after each event is taken.
+	WorkNs, WorkBytes int64
+
+	// Net also runs every repetition a second time with the consumer's
+	// checks off (it only sums the payload), right after the checked one,
+	// so that a row reports the harness's own per-event cost and the
+	// design's cost net of it. Exactly-once is proven on the checked runs.
+	Net bool
 
 	// Twin is the path of a built C twin (BuildCTwin); when set, Run also
 	// runs it for designs 1–3 and fills the rows' C samples and Go/C ratio.
@@ -90,16 +109,22 @@ func Quick() Params {
 
 // Suite is the ring workload as the harness runs it: each pattern, batch
 // and placement of interest at the given CPUs. quick selects the smoke-test
-// version. The default suite takes about 10 s on an idle 2-core machine
-// (C twins included) and about 20 s when other work shares the CPUs.
+// version. The streaming entries also run unchecked (Net). With owned-pow2
+// and those unchecked runs the default suite took 1 min 57 s at a load
+// average of 15 on 2 CPUs (C twins included); before them it took about
+// 10 s on an idle machine, which has not been measured again since.
 func Suite(quick bool, producerCPU, consumerCPU int) []Params {
 	base := Default()
 	if quick {
 		base = Quick()
 	}
 	base.ProducerCPU, base.ConsumerCPU = producerCPU, consumerCPU
+	// The streaming entries also run unchecked, to report the harness's
+	// own per-event cost (Net); elsewhere the handoff dominates it.
+	base.Net = false
 	stream1 := base
-	stream16 := base
+	stream1.Net = true
+	stream16 := stream1
 	stream16.Batch = 16
 	lock := base
 	lock.Pattern = Lockstep
@@ -114,6 +139,7 @@ func Suite(quick bool, producerCPU, consumerCPU int) []Params {
 		return []Params{stream1, lock}
 	}
 	same := stream16
+	same.Net = false
 	same.ConsumerCPU = producerCPU
 	same.SlotSizes = []int{40}
 	same.Events = base.Events / 4
@@ -180,6 +206,14 @@ func (p Params) withDefaults() (Params, error) {
 		return bad("events %d, reps %d, warmup %d", p.Events, p.Reps, p.Warmup)
 	case p.ProducerCPU < 0 || p.ConsumerCPU < 0:
 		return bad("CPUs %d and %d", p.ProducerCPU, p.ConsumerCPU)
+	}
+	for _, d := range []string{OwnedPow2, Minimal} {
+		if p.RingSlots&(p.RingSlots-1) != 0 && slices.Contains(p.Designs, d) {
+			return bad("%s needs a power-of-two ring, not %d slots", d, p.RingSlots)
+		}
+	}
+	if err := work.Check(p.WorkNs, p.WorkBytes); err != nil {
+		return p, fmt.Errorf("ringlab: %w", err)
 	}
 	return p, nil
 }

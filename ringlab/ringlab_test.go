@@ -158,6 +158,7 @@ func TestParamsInvalid(t *testing.T) {
 		"batch":   func(p *Params) { p.Batch = p.RingSlots },
 		"ring":    func(p *Params) { p.RingSlots = 2 },
 		"cpu":     func(p *Params) { p.ConsumerCPU = -1 },
+		"pow2":    func(p *Params) { p.RingSlots = 100 },
 	} {
 		p := Quick()
 		mod(&p)
@@ -211,5 +212,73 @@ func TestRefusedAffinity(t *testing.T) {
 	_, err := Run(context.Background(), p)
 	if !errors.Is(err, notify.ErrUnavailable) || !errors.Is(err, unix.EINVAL) {
 		t.Fatalf("Run on CPU 1000 = %v, want ErrUnavailable and EINVAL", err)
+	}
+}
+
+// TestNetAndWork: with Net and work per event, every row carries the
+// unchecked samples, the harness cost derived from them and the measured
+// work; the unchecked runs are held to their count and checksum.
+func TestNetAndWork(t *testing.T) {
+	p := small(t)
+	p.Net, p.WorkNs, p.WorkBytes = true, 200, 4096
+	rows, err := Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkExactlyOnce(t, rows, p)
+	for _, r := range rows {
+		if len(r.NetNsPerEvent) != p.Reps || len(r.WorkMeasuredNs) != p.Reps || r.WorkNs != 200 || r.WorkBytes != 4096 {
+			t.Errorf("%s/%d: net %v, work %v (asked %d ns %d B)", r.Design, r.SlotSize, r.NetNsPerEvent, r.WorkMeasuredNs, r.WorkNs, r.WorkBytes)
+			continue
+		}
+		if r.HarnessNs != r.MedianNs()-r.NetMedianNs() {
+			t.Errorf("%s: harness %v", r.Design, r.HarnessNs)
+		}
+		for _, w := range r.WorkMeasuredNs {
+			if w <= 0 {
+				t.Errorf("%s: measured work %v", r.Design, w)
+			}
+		}
+	}
+	p.fault = fault{dropAt: 9}
+	p.Reps = 1
+	rows, err = Run(context.Background(), p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if !r.Failed {
+			t.Errorf("%s: a dropped event passed", r.Design)
+		}
+	}
+}
+
+func TestWantSum(t *testing.T) {
+	// Two events of 16 bytes: seq, seq^8 → 0 + 8 + 1 + 9.
+	if got := wantSum(2, 16); got != 18 {
+		t.Fatalf("wantSum(2, 16) = %d, want 18", got)
+	}
+	c := consumer{}
+	b := make([]byte, 16)
+	for i := uint64(0); i < 2; i++ {
+		fill(b, i)
+		c.add(b)
+	}
+	if c.sum != 18 || c.received != 2 {
+		t.Fatalf("add: sum %d received %d", c.sum, c.received)
+	}
+}
+
+func TestParamsWorkInvalid(t *testing.T) {
+	for _, mod := range []func(*Params){
+		func(p *Params) { p.WorkNs = -1 },
+		func(p *Params) { p.WorkNs = 1e9 + 1 },
+		func(p *Params) { p.WorkBytes = 1<<30 + 1 },
+	} {
+		p := Quick()
+		mod(&p)
+		if _, err := Run(context.Background(), p); !errors.Is(err, os.ErrInvalid) {
+			t.Errorf("Run = %v, want ErrInvalid", err)
+		}
 	}
 }

@@ -46,16 +46,36 @@ type Row struct {
 	// release store (build tag ring_movstore) or sync/atomic.
 	ReleaseStoreAsm bool `json:"release_store_asm"`
 
+	// Application work per event on the consumer: requested (parameters)
+	// and measured (ns per call of the same loop, timed on the consumer's
+	// CPU right after each timed repetition).
+	WorkNs         int64     `json:"work_ns"`
+	WorkBytes      int64     `json:"work_bytes"`
+	WorkMeasuredNs []float64 `json:"work_measured_ns,omitempty"`
+
+	// NetNsPerEvent are the unchecked repetitions (Params.Net), each run
+	// right after the checked one of the same index: the design's cost net
+	// of the harness's per-event checks. HarnessNs is the median checked
+	// minus the median unchecked: what the checks cost per event here.
+	NetNsPerEvent []float64 `json:"net_ns_per_event,omitempty"`
+	HarnessNs     float64   `json:"harness_ns,omitempty"`
+
 	// C twin samples for designs 1–3 when Params.Twin is set, and the ratio
 	// of the Go median to the C median.
-	CNsPerEvent []float64 `json:"c_ns_per_event,omitempty"`
-	GoOverC     float64   `json:"go_over_c,omitempty"`
+	CNsPerEvent    []float64 `json:"c_ns_per_event,omitempty"`
+	GoOverC        float64   `json:"go_over_c,omitempty"`
+	CNetNsPerEvent []float64 `json:"c_net_ns_per_event,omitempty"`
+	NetGoOverC     float64   `json:"net_go_over_c,omitempty"`
+	CWorkNs        []float64 `json:"c_work_measured_ns,omitempty"`
 
 	Note string `json:"note,omitempty"`
 }
 
 // MedianNs is the median of NsPerEvent (0 without samples).
 func (r Row) MedianNs() float64 { return median(r.NsPerEvent) }
+
+// NetMedianNs is the median of NetNsPerEvent (0 without samples).
+func (r Row) NetMedianNs() float64 { return median(r.NetNsPerEvent) }
 
 // FloorMultiple is the median ns/event as a multiple of the cache-line
 // round trip measured in the same run (0 without a floor).

@@ -8,6 +8,7 @@ import (
 
 	"kbench/internal/clock"
 	"kbench/internal/ring"
+	"kbench/internal/work"
 )
 
 // flags is what the two sides and the watchdog share during a repetition,
@@ -91,9 +92,58 @@ type consumer struct {
 	n     int // events expected
 	batch int
 	yield bool
-	seen  []uint64 // bitmap of sequence numbers, n bits
-	next  uint64   // expected next sequence number
+	// verify selects the checked consumer (exactly-once bitmap, order and
+	// payload checks: the harness's own per-event work). Off, the consumer
+	// only sums the payload, as a minimal ring's reader does; those runs
+	// exist to measure what the checks cost and are held to a count and a
+	// checksum, not to the full proof.
+	verify bool
+	// fast is !verify and no work: the loops then call add directly, which
+	// inlines, where take (a call per event) does not.
+	fast bool
+	sum  uint64     // unchecked: sum of every payload word
+	w    *work.Loop // application work per event; nil for none
+	seen []uint64   // bitmap of sequence numbers, n bits
+	next uint64     // expected next sequence number
 	count
+}
+
+// take is everything the consumer does with one event it has been handed:
+// the harness's check (or the plain sum), then the application's work,
+// before the slot is released (the event is processed in place, as a
+// zero-copy ring reader does).
+func (c *consumer) take(b []byte) {
+	if c.verify {
+		c.check(b)
+	} else {
+		c.add(b)
+	}
+	if c.w != nil {
+		c.w.Do()
+	}
+}
+
+// add is the unchecked consumer: count the event and sum its words.
+func (c *consumer) add(b []byte) {
+	c.received++
+	s := c.sum
+	for j := 0; j+8 <= len(b); j += 8 {
+		s += binary.LittleEndian.Uint64(b[j:])
+	}
+	c.sum = s
+}
+
+// wantSum is the sum an unchecked consumer must reach for n events of
+// size bytes each, as fill writes them.
+func wantSum(n, size int) uint64 {
+	var s uint64
+	for i := 0; i < n; i++ {
+		s += uint64(i)
+		for j := 8; j+8 <= size; j += 8 {
+			s += uint64(i) ^ uint64(j)
+		}
+	}
+	return s
 }
 
 // count is the exactly-once tally of one repetition.

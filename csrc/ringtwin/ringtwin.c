@@ -11,6 +11,9 @@
  *   owned  - ownership word per slot (Zach Brown 2006, af_packet tp_status)
  *   shared - AIO-style: head and tail on one cache line, read every time
  *   split  - head and tail on separate lines, each side caching the other's
+ *   owned-pow2 - owned with af_packet's aligned layout: the word inside a
+ *            power-of-two slot, free-running indices wrapped by mask
+ *   minimal - owned-pow2 in loops that keep their positions in registers
  *
  * Orderings are C11 release stores and acquire loads (a plain MOV each on
  * x86-64), where Go's sync/atomic Store is an XCHG: that difference is part
@@ -19,9 +22,15 @@
  * Usage: ringtwin -designs owned,shared,split -sizes 16,40,64 -ring 256
  *        -pattern stream|lockstep|burst -burst 32 -batch 1 -idle-ns 5000
  *        -pcpu 0 -ccpu 1 -events 200000 -reps 6 -warmup 50000
+ *        -work-ns 0 -work-bytes 0 -net 0
  * Prints one line per timed repetition:
  *   design=owned slot=40 ring=256 pattern=stream batch=1 pcpu=0 ccpu=1
- *   events=200000 rep=0 ns_per_event=12.345 lost=0 dup=0 reordered=0 corrupt=0
+ *   events=200000 rep=0 check=1 ns_per_event=12.345 lost=0 dup=0 reordered=0
+ *   corrupt=0 work_ns=0 work_measured_ns=0.000
+ * With -net 1 each timed repetition is followed by an unchecked one (the
+ * consumer only sums the payload; check=0, held to its count and checksum)
+ * to measure the harness's own per-event cost. -work-ns/-work-bytes are the
+ * consumer's calibrated work per event (work.h, as internal/work in Go).
  * Exit status 2 with one line on stderr for bad arguments or a refused
  * affinity; 1 if a repetition did not finish.
  *
@@ -37,6 +46,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "work.h"
 
 #define LINE 64
 
@@ -115,6 +126,67 @@ static inline int owned_drained(struct owned *r)
 {
 	int last = r->pi - 1 < 0 ? r->slots - 1 : r->pi - 1;
 	return atomic_load_explicit(u32(r->mem, (size_t)last * r->slot), memory_order_acquire) == 0;
+}
+
+/* ----------------------------------------------------------- owned-pow2 */
+
+struct owned_pow2 {
+	unsigned char *mem;
+	unsigned mask, shift;
+	_Alignas(LINE) unsigned pi;	/* producer-only, free-running */
+	_Alignas(LINE) unsigned ci;	/* consumer-only, free-running */
+	_Alignas(LINE) char end;
+};
+
+static int pow2_slot(int payload)
+{
+	int n = 16;
+	while (n < payload + 8)
+		n *= 2;
+	return n;
+}
+
+static void owned_pow2_init(struct owned_pow2 *r, int slots, int payload)
+{
+	int slot = pow2_slot(payload);
+	r->mask = (unsigned)slots - 1;
+	r->shift = (unsigned)__builtin_ctz((unsigned)slot);
+	r->mem = xalloc((size_t)slots * slot);
+	r->pi = r->ci = 0;
+}
+
+static inline unsigned char *owned_pow2_reserve(struct owned_pow2 *r)
+{
+	unsigned char *s = r->mem + ((size_t)(r->pi & r->mask) << r->shift);
+	if (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 0)
+		return NULL;
+	return s + 8;
+}
+
+static inline void owned_pow2_publish(struct owned_pow2 *r)
+{
+	atomic_store_explicit(u32(r->mem, (size_t)(r->pi & r->mask) << r->shift), 1, memory_order_release);
+	r->pi++;
+}
+
+static inline unsigned char *owned_pow2_next(struct owned_pow2 *r)
+{
+	unsigned char *s = r->mem + ((size_t)(r->ci & r->mask) << r->shift);
+	if (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 1)
+		return NULL;
+	return s + 8;
+}
+
+static inline void owned_pow2_release(struct owned_pow2 *r)
+{
+	atomic_store_explicit(u32(r->mem, (size_t)(r->ci & r->mask) << r->shift), 0, memory_order_release);
+	r->ci++;
+}
+
+static inline int owned_pow2_drained(struct owned_pow2 *r)
+{
+	return atomic_load_explicit(u32(r->mem, (size_t)((r->pi - 1) & r->mask) << r->shift),
+				    memory_order_acquire) == 0;
 }
 
 /* ---------------------------------------------------------------- shared */
@@ -269,8 +341,12 @@ struct side {
 	int n, batch, burst, yield, payload;
 	int64_t idle, idle_ns;
 	/* consumer tally */
-	uint64_t *seen, next;
+	int verify; /* 0: only sum the payload (the harness-cost runs) */
+	uint64_t *seen, next, sum;
 	long long received, dup, reordered, corrupt;
+	struct work *w; /* application work per event, or NULL */
+	int measure_work;
+	double work_ns;
 };
 
 static inline void put64(unsigned char *b, uint64_t v)
@@ -314,6 +390,38 @@ static inline void check(struct side *c, const unsigned char *b)
 		return;
 	}
 	c->seen[w] |= bit;
+}
+
+static inline void add(struct side *c, const unsigned char *b)
+{
+	uint64_t s = c->sum;
+	c->received++;
+	for (int j = 0; j + 8 <= c->payload; j += 8)
+		s += get64(b + j);
+	c->sum = s;
+}
+
+/* take: the harness's check (or the plain sum), then the application's
+ * work, before the slot is released, as ringlab's consumer.take. */
+static inline void take(struct side *c, const unsigned char *b)
+{
+	if (c->verify)
+		check(c, b);
+	else
+		add(c, b);
+	if (c->w)
+		work_do(c->w);
+}
+
+static uint64_t want_sum(int n, int payload)
+{
+	uint64_t s = 0;
+	for (int i = 0; i < n; i++) {
+		s += (uint64_t)i;
+		for (int j = 8; j + 8 <= payload; j += 8)
+			s += (uint64_t)i ^ (uint64_t)j;
+	}
+	return s;
 }
 
 static inline int ppause(struct side *p)
@@ -408,7 +516,7 @@ static inline int burst_end(struct side *p, int i)
 					return;                                \
 				continue;                                      \
 			}                                                      \
-			check(c, b);                                           \
+			take(c, b);                                            \
 			if (++pending == c->batch) {                           \
 				D##_release(r);                                \
 				pending = 0;                                   \
@@ -419,6 +527,71 @@ static inline int burst_end(struct side *p, int i)
 LOOPS(owned)
 LOOPS(shared)
 LOOPS(split)
+LOOPS(owned_pow2)
+
+/*
+ * minimal: owned-pow2's protocol and memory in loops that keep the
+ * position, mask and shift in local variables for the whole repetition,
+ * as a hand-written ring would (ringlab/minimal.go). The generic LOOPS go
+ * through the ring struct once per event instead.
+ */
+static void produce_minimal(struct side *p)
+{
+	struct owned_pow2 *r = p->ring;
+	unsigned char *mem = r->mem;
+	unsigned mask = r->mask, shift = r->shift, pi = r->pi;
+	for (int i = 0; i < p->n; i++) {
+		unsigned char *s = mem + ((size_t)(pi & mask) << shift);
+		while (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 0)
+			if (ppause(p))
+				goto out;
+		fill(s + 8, p->payload, (uint64_t)i);
+		atomic_store_explicit(u32(s, 0), 1, memory_order_release);
+		pi++;
+		if (burst_end(p, i + 1)) {
+			r->pi = pi;
+			while (!owned_pow2_drained(r))
+				if (ppause(p))
+					goto out;
+			idle_gap(p);
+		}
+	}
+out:
+	r->pi = pi;
+	while (!owned_pow2_drained(r))
+		if (ppause(p))
+			return;
+}
+
+static void consume_minimal(struct side *c)
+{
+	struct owned_pow2 *r = c->ring;
+	unsigned char *mem = r->mem;
+	unsigned mask = r->mask, shift = r->shift, ci = r->ci;
+	int fast = !c->verify && !c->w;
+	uint64_t sum = 0;
+	long long got = 0;
+	for (;;) {
+		unsigned char *s = mem + ((size_t)(ci & mask) << shift);
+		if (atomic_load_explicit(u32(s, 0), memory_order_acquire) != 1) {
+			if (cidle(c))
+				break;
+			continue;
+		}
+		if (fast) {
+			got++;
+			for (int j = 0; j + 8 <= c->payload; j += 8)
+				sum += get64(s + 8 + j);
+		} else {
+			take(c, s + 8);
+		}
+		atomic_store_explicit(u32(s, 0), 0, memory_order_release);
+		ci++;
+	}
+	r->ci = ci;
+	c->sum += sum;
+	c->received += got;
+}
 
 struct design {
 	const char *name;
@@ -430,6 +603,8 @@ static const struct design designs[] = {
 	{"owned", produce_owned, consume_owned},
 	{"shared", produce_shared, consume_shared},
 	{"split", produce_split, consume_split},
+	{"owned-pow2", produce_owned_pow2, consume_owned_pow2},
+	{"minimal", produce_minimal, consume_minimal},
 };
 
 /* ------------------------------------------------------------- running */
@@ -460,6 +635,9 @@ static void *thread_main(void *v)
 	if (!a->is_producer) {
 		atomic_store(&f->ready, 1);
 		a->d->consume(a->s);
+		/* measured work: the same loop timed on this CPU, outside the timing */
+		if (a->s->measure_work && a->s->w)
+			a->s->work_ns = work_measure(a->s->w, work_calls(a->s->w));
 		return NULL;
 	}
 	while (!atomic_load(&f->ready) && !atomic_load(&f->stop))
@@ -473,8 +651,8 @@ static void *thread_main(void *v)
 
 struct opts {
 	char designs[256], sizes[256], pattern[16];
-	int ring, burst, batch, pcpu, ccpu, events, reps, warmup;
-	long long idle_ns;
+	int ring, burst, batch, pcpu, ccpu, events, reps, warmup, net;
+	long long idle_ns, work_ns, work_bytes;
 };
 
 static void usage(const char *msg)
@@ -509,6 +687,8 @@ static void parse(int argc, char **argv, struct opts *o)
 	o->reps = 6;
 	o->warmup = 50000;
 	o->idle_ns = 5000;
+	o->work_ns = o->work_bytes = 0;
+	o->net = 0;
 	for (int i = 1; i < argc; i += 2) {
 		const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!v)
@@ -537,6 +717,12 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->warmup = (int)num(k, v);
 		else if (!strcmp(k, "-idle-ns"))
 			o->idle_ns = num(k, v);
+		else if (!strcmp(k, "-work-ns"))
+			o->work_ns = num(k, v);
+		else if (!strcmp(k, "-work-bytes"))
+			o->work_bytes = num(k, v);
+		else if (!strcmp(k, "-net"))
+			o->net = (int)num(k, v);
 		else {
 			fprintf(stderr, "ringtwin: unknown flag %s\n", k);
 			exit(2);
@@ -547,11 +733,16 @@ static void parse(int argc, char **argv, struct opts *o)
 		usage("need ring >= 4, 1 <= batch < ring, burst >= 1, events >= 1, reps >= 1");
 	if (strcmp(o->pattern, "stream") && strcmp(o->pattern, "lockstep") && strcmp(o->pattern, "burst"))
 		usage("pattern must be stream, lockstep or burst");
+	if (o->work_ns > WORK_MAX_NS || o->work_bytes > WORK_MAX_BYTES)
+		usage("work-ns must be 0..1e9 and work-bytes 0..1 GiB");
+	if ((o->ring & (o->ring - 1)) != 0 && (strstr(o->designs, "owned-pow2") || strstr(o->designs, "minimal")))
+		usage("owned-pow2 and minimal need a power-of-two ring");
 }
 
 /* run_rep runs one repetition; returns 0, or 1 if it did not finish. */
 static int run_rep(const struct design *d, void *ring, const struct opts *o, int payload,
-		   int batch, int n, uint64_t *seen, struct side *cons_out, int64_t *elapsed)
+		   int batch, int n, uint64_t *seen, struct side *cons_out, int64_t *elapsed,
+		   int verify, struct work *w, int measure_work)
 {
 	struct flags f;
 	atomic_init(&f.ready, 0);
@@ -564,7 +755,8 @@ static int run_rep(const struct design *d, void *ring, const struct opts *o, int
 			    .idle = !strcmp(o->pattern, "burst") ? o->idle_ns : 0};
 	memset(seen, 0, (size_t)(n + 63) / 64 * 8);
 	struct side cons = {.f = &f, .ring = ring, .n = n, .batch = batch, .yield = same,
-			    .payload = payload, .seen = seen};
+			    .payload = payload, .seen = seen, .verify = verify, .w = w,
+			    .measure_work = measure_work};
 	struct thread_arg pa = {.s = &prod, .d = d, .cpu = o->pcpu, .is_producer = 1};
 	struct thread_arg ca = {.s = &cons, .d = d, .cpu = o->ccpu, .is_producer = 0};
 	pthread_t pt, ct;
@@ -607,6 +799,12 @@ int main(int argc, char **argv)
 	parse(argc, argv, &o);
 	int maxn = o.events > o.warmup ? o.events : o.warmup;
 	uint64_t *seen = xalloc((size_t)(maxn + 63) / 64 * 8);
+	struct work wk, *w = NULL;
+	if (o.work_ns > 0 || o.work_bytes > 0) {
+		if (work_init(&wk, o.work_ns, o.work_bytes, o.work_ns > 0 ? work_calibrate() : 0) != 0)
+			usage("work: out of range or out of memory");
+		w = &wk;
+	}
 	int status = 0;
 	char dl[256];
 	strcpy(dl, o.designs);
@@ -616,7 +814,7 @@ int main(int argc, char **argv)
 			if (!strcmp(designs[i].name, dn))
 				d = &designs[i];
 		if (!d) {
-			fprintf(stderr, "ringtwin: unknown design %s (owned, shared, split)\n", dn);
+			fprintf(stderr, "ringtwin: unknown design %s (owned, shared, split, owned-pow2, minimal)\n", dn);
 			return 2;
 		}
 		char sl[256];
@@ -631,41 +829,58 @@ int main(int argc, char **argv)
 			struct owned ow;
 			struct shared sh;
 			struct split sp;
+			struct owned_pow2 op;
 			void *ring;
+			unsigned char *mem;
 			int batch = o.batch;
 			if (!strcmp(dn, "owned")) {
 				owned_init(&ow, o.ring, payload);
-				ring = &ow;
+				ring = &ow, mem = ow.mem;
 				batch = 1; /* no shared index to batch */
+			} else if (!strcmp(dn, "owned-pow2") || !strcmp(dn, "minimal")) {
+				owned_pow2_init(&op, o.ring, payload);
+				ring = &op, mem = op.mem;
+				batch = 1;
 			} else if (!strcmp(dn, "shared")) {
 				shared_init(&sh, o.ring, payload);
-				ring = &sh;
+				ring = &sh, mem = sh.mem;
 			} else {
 				split_init(&sp, o.ring, payload);
-				ring = &sp;
+				ring = &sp, mem = sp.mem;
 			}
-			for (int rep = -1; rep < o.reps; rep++) {
+			for (int rep = -1; rep < o.reps && !status; rep++) {
 				int n = rep < 0 ? o.warmup : o.events;
 				if (n == 0)
 					continue;
-				struct side c;
-				int64_t el;
-				if (run_rep(d, ring, &o, payload, batch, n, seen, &c, &el)) {
-					fprintf(stderr, "ringtwin: %s slot %d: repetition did not finish\n", dn, payload);
-					status = 1;
-					break;
+				for (int verify = 1; verify >= (rep >= 0 && o.net ? 0 : 1); verify--) {
+					struct side c;
+					int64_t el;
+					if (run_rep(d, ring, &o, payload, batch, n, seen, &c, &el, verify, w,
+						    rep >= 0 && verify)) {
+						fprintf(stderr, "ringtwin: %s slot %d: repetition did not finish\n", dn, payload);
+						status = 1;
+						break;
+					}
+					if (rep < 0)
+						continue;
+					long long lost = verify ? lost_of(seen, n) : 0, corrupt = c.corrupt;
+					if (!verify && (c.received != n || c.sum != want_sum(n, payload))) {
+						lost = n - c.received; /* count or checksum wrong: report as torn */
+						corrupt = 1;
+					}
+					printf("design=%s slot=%d ring=%d pattern=%s batch=%d pcpu=%d ccpu=%d events=%d "
+					       "rep=%d check=%d ns_per_event=%.3f lost=%lld dup=%lld reordered=%lld corrupt=%lld "
+					       "work_ns=%lld work_measured_ns=%.3f\n",
+					       dn, payload, o.ring, o.pattern, batch, o.pcpu, o.ccpu, n, rep, verify,
+					       (double)el / n, lost, c.dup, c.reordered, corrupt, o.work_ns, c.work_ns);
+					fflush(stdout);
 				}
-				if (rep < 0)
-					continue;
-				printf("design=%s slot=%d ring=%d pattern=%s batch=%d pcpu=%d ccpu=%d events=%d "
-				       "rep=%d ns_per_event=%.3f lost=%lld dup=%lld reordered=%lld corrupt=%lld\n",
-				       dn, payload, o.ring, o.pattern, batch, o.pcpu, o.ccpu, n, rep,
-				       (double)el / n, lost_of(seen, n), c.dup, c.reordered, c.corrupt);
-				fflush(stdout);
 			}
-			free(ring == (void *)&ow ? ow.mem : ring == (void *)&sh ? sh.mem : sp.mem);
+			free(mem);
 		}
 	}
+	if (w)
+		work_free(w);
 	free(seen);
 	return status;
 }

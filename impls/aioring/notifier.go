@@ -12,8 +12,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kbench/internal/fdindex"
 	"kbench/internal/callgate"
+	"kbench/internal/fdindex"
 	"kbench/notify"
 )
 

@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"kbench/internal/fdindex"
 	"kbench/internal/callgate"
+	"kbench/internal/fdindex"
 	"kbench/internal/rawsys"
 	"kbench/notify"
 )

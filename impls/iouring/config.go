@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/impls/iouring/uring"
-	"kbench/internal/fdindex"
 	"kbench/internal/callgate"
+	"kbench/internal/fdindex"
 	"kbench/notify"
 )
 

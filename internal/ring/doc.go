@@ -6,6 +6,9 @@
 //  1. Owned: every slot starts with an ownership word (Zach Brown's 2006
 //     proposal, af_packet's tp_status). Each side follows its own private
 //     index; the only shared state is the word in the slot it is touching.
+//     OwnedPow2 is the same protocol in af_packet's aligned layout (the word
+//     inside a power-of-two slot, positions wrapped by mask), to measure
+//     what Owned's 8-byte header in front of any payload size costs.
 //  2. Shared: AIO's mmap'd aio_ring. Head and tail live on one cache line,
 //     which both sides write, so every publication and every release moves
 //     that line between the CPUs.

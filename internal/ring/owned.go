@@ -33,9 +33,9 @@ type Owned struct {
 	slotSize int
 	slots    int
 	_        pad
-	pi       int // producer's next slot; producer-only
+	poff     int // producer's next slot, as a byte offset (len(mem) = 0); producer-only
 	_        pad
-	ci       int // consumer's next slot; consumer-only
+	coff     int // consumer's next slot, as a byte offset (len(mem) = 0); consumer-only
 	_        pad
 }
 
@@ -60,9 +60,8 @@ func (r *Owned) PayloadSize() int { return r.slotSize - OwnedHeader }
 // Mem is the ring's memory, for inspection in tests and dumps.
 func (r *Owned) Mem() []byte { return r.mem }
 
-// slot is slot i's bytes, capacity-limited so a payload cannot spill over.
-func (r *Owned) slot(i int) []byte {
-	off := i * r.slotSize
+// slot is the bytes of the slot at byte offset off, capacity-limited so a payload cannot spill over.
+func (r *Owned) slot(off int) []byte {
 	return r.mem[off : off+r.slotSize : off+r.slotSize]
 }
 
@@ -70,7 +69,10 @@ func (r *Owned) slot(i int) []byte {
 // owns it; ok=false means the ring is full. Calling Reserve again before
 // Publish returns the same slot.
 func (r *Owned) Reserve() (payload []byte, ok bool) {
-	s := r.slot(r.pi)
+	if r.poff == len(r.mem) { // wrap by compare
+		r.poff = 0
+	}
+	s := r.slot(r.poff)
 	// Acquire: pairs with the consumer's release store in Release, so the
 	// consumer's reads of the old payload are done before we overwrite it.
 	if u32(s, 0).Load() != OwnerProducer {
@@ -84,17 +86,18 @@ func (r *Owned) Reserve() (payload []byte, ok bool) {
 func (r *Owned) Publish() {
 	// Release: pairs with the acquire load in Next; the payload written
 	// since Reserve is visible before the word says the consumer owns it.
-	storeRelease32(u32(r.mem, r.pi*r.slotSize), OwnerConsumer)
-	if r.pi++; r.pi == r.slots {
-		r.pi = 0
-	}
+	storeReleaseAt(r.mem, r.poff, OwnerConsumer)
+	r.poff += r.slotSize // wrapped by the next Reserve (keeps this method inlinable)
 }
 
 // Next returns the payload of the consumer's next slot if the consumer owns
 // it; ok=false means the ring is empty. Calling Next again before Release
 // returns the same slot.
 func (r *Owned) Next() (payload []byte, ok bool) {
-	s := r.slot(r.ci)
+	if r.coff == len(r.mem) {
+		r.coff = 0
+	}
+	s := r.slot(r.coff)
 	// Acquire: pairs with the release store in Publish.
 	if u32(s, 0).Load() != OwnerConsumer {
 		return nil, false
@@ -107,20 +110,18 @@ func (r *Owned) Next() (payload []byte, ok bool) {
 func (r *Owned) Release() {
 	// Release: pairs with the acquire load in Reserve; our reads of the
 	// payload complete before the producer may overwrite it.
-	storeRelease32(u32(r.mem, r.ci*r.slotSize), OwnerProducer)
-	if r.ci++; r.ci == r.slots {
-		r.ci = 0
-	}
+	storeReleaseAt(r.mem, r.coff, OwnerProducer)
+	r.coff += r.slotSize // wrapped by the next Next
 }
 
 // Drained reports, on the producer side, whether the consumer has released
 // every published slot: the slot before the producer's index is back in
 // the producer's hands. Lockstep and burst patterns wait on it.
 func (r *Owned) Drained() bool {
-	last := r.pi - 1
+	last := r.poff - r.slotSize
 	if last < 0 {
-		last = r.slots - 1
+		last = len(r.mem) - r.slotSize
 	}
 	// Acquire: pairs with the release store in Release.
-	return u32(r.mem, last*r.slotSize).Load() == OwnerProducer
+	return u32(r.mem, last).Load() == OwnerProducer
 }

@@ -55,8 +55,19 @@ func storeRelease32(w *atomic.Uint32, v uint32) { movl((*uint32)(unsafe.Pointer(
 // storeRelease64 is storeRelease32 for 64-bit indices.
 func storeRelease64(w *atomic.Uint64, v uint64) { movq((*uint64)(unsafe.Pointer(w)), v) }
 
+// storeReleaseAt is storeRelease32 to the 32-bit word at mem[off:], which
+// the caller has bounded (a slot offset, a header offset). The address is
+// formed in the assembly, so that Publish and Release are small enough to
+// inline: each then costs its caller one call instead of two (with every
+// live register spilled around each call, Go having no callee-saved
+// registers).
+func storeReleaseAt(mem []byte, off int, v uint32) { movlAt(unsafe.SliceData(mem), off, v) }
+
 //go:noescape
 func movl(p *uint32, v uint32)
 
 //go:noescape
 func movq(p *uint64, v uint64)
+
+//go:noescape
+func movlAt(base *byte, off int, v uint32)

@@ -16,3 +16,11 @@ TEXT ·movq(SB), NOSPLIT|NOFRAME, $0-16
 	MOVQ	v+8(FP), BX
 	MOVQ	BX, (AX)
 	RET
+
+// func movlAt(base *byte, off int, v uint32)
+TEXT ·movlAt(SB), NOSPLIT|NOFRAME, $0-20
+	MOVQ	base+0(FP), AX
+	MOVQ	off+8(FP), CX
+	MOVL	v+16(FP), BX
+	MOVL	BX, (AX)(CX*1)
+	RET

@@ -18,3 +18,6 @@ func storeRelease32(w *atomic.Uint32, v uint32) { w.Store(v) }
 
 // storeRelease64 is storeRelease32 for 64-bit indices.
 func storeRelease64(w *atomic.Uint64, v uint64) { w.Store(v) }
+
+// storeReleaseAt is storeRelease32 to the word at mem[off:].
+func storeReleaseAt(mem []byte, off int, v uint32) { word(mem, off).Store(v) }

@@ -74,7 +74,7 @@ func (r *Shared) Publish() {
 	r.tail = r.ptail
 	// Release: pairs with the acquire load of tail in Next; the records
 	// are written before the tail that covers them.
-	storeRelease32(u32(r.mem, sharedTailOff), uint32(r.tail))
+	storeReleaseAt(r.mem, sharedTailOff, uint32(r.tail))
 }
 
 // Next returns the next published record beyond any taken since the last
@@ -93,7 +93,7 @@ func (r *Shared) Next() ([]byte, bool) {
 func (r *Shared) Release() {
 	r.head = r.phead
 	// Release: pairs with the acquire load of head in Reserve/Drained.
-	storeRelease32(u32(r.mem, sharedHeadOff), uint32(r.head))
+	storeReleaseAt(r.mem, sharedHeadOff, uint32(r.head))
 }
 
 // Drained reports, on the producer side, whether the consumer has released

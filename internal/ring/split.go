@@ -78,7 +78,7 @@ func (r *Split) refreshHead() bool {
 func (r *Split) Publish() {
 	r.tail = r.ptail
 	// Release: pairs with the acquire load of tail in Next.
-	storeRelease32(u32(r.mem, splitTailOff), r.tail)
+	storeReleaseAt(r.mem, splitTailOff, r.tail)
 }
 
 // Next returns the next published record beyond those taken since the last
@@ -109,7 +109,7 @@ func (r *Split) refreshTail() bool {
 func (r *Split) Release() {
 	r.head = r.phead
 	// Release: pairs with the acquire load of head in Reserve/Drained.
-	storeRelease32(u32(r.mem, splitHeadOff), r.head)
+	storeReleaseAt(r.mem, splitHeadOff, r.head)
 }
 
 // Drained reports, on the producer side, whether the consumer has released

@@ -15,5 +15,7 @@ func init() {
 	Narrow["churn"] = []string{"ctl/s", "ctl-ns/op", "events/s", "syscalls/event", "stale"}
 	Narrow["scale"] = []string{"collect-ns/event@100", "collect-ns/event@1000", "collect-ns/event@10000",
 		"collect-ns/event@100000", "adds/s@1000", "adds/s@10000", "dels/s@10000"}
-	Narrow["ring"] = []string{"ns/event", "floor-multiple", "c-ns/event", "go/c"}
+	Narrow["ring"] = []string{"ns/event", "net-ns/event", "floor-multiple", "c-ns/event", "go/c",
+		"margin-%", "owned net-ns/event", "owned-pow2 net-ns/event", "shared net-ns/event", "split net-ns/event",
+		"take29 net-ns/event", "busy net-ns/event"}
 }

@@ -5,6 +5,11 @@
 //
 //	go run ./ringlab/cmd/ringtable -suite -twin
 //	go run ./ringlab/cmd/ringtable -pattern lockstep -events 50000 -twin
+//	go run ./ringlab/cmd/ringtable -slots 4096 -sizes 8,16,40 -net -twin -events 20000 -reps 41
+//
+// The last is the ownership-ring gap study: every design measured checked
+// and unchecked (-net: the harness's own cost), beside its C twin, rows
+// interleaved round by round; -json gives every repetition.
 package main
 
 import (
@@ -15,6 +20,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -40,6 +46,11 @@ func run(stdout io.Writer, args []string) error {
 	designs := fs.String("designs", "", "comma-separated designs (default all)")
 	events := fs.Int("events", d.Events, "events per repetition")
 	reps := fs.Int("reps", d.Reps, "timed repetitions")
+	sizes := fs.String("sizes", "", "comma-separated payload sizes (default 16,40,64)")
+	slots := fs.Int("slots", d.RingSlots, "slots per ring")
+	net := fs.Bool("net", false, "also run each repetition with the consumer's checks off (harness cost)")
+	workNs := fs.Int64("work-ns", 0, "application work per event on the consumer, ns")
+	workBytes := fs.Int64("work-bytes", 0, "bytes of private buffer the work walks per event")
 	pcpu := fs.Int("pcpu", d.ProducerCPU, "producer CPU")
 	ccpu := fs.Int("ccpu", d.ConsumerCPU, "consumer CPU")
 	if err := fs.Parse(args); err != nil {
@@ -59,6 +70,17 @@ func run(stdout io.Writer, args []string) error {
 		if *designs != "" {
 			p.Designs = strings.Split(*designs, ",")
 		}
+		if *sizes != "" {
+			p.SlotSizes = nil
+			for _, f := range strings.Split(*sizes, ",") {
+				n, err := strconv.Atoi(f)
+				if err != nil {
+					return fmt.Errorf("-sizes: %w", err)
+				}
+				p.SlotSizes = append(p.SlotSizes, n)
+			}
+		}
+		p.RingSlots, p.Net, p.WorkNs, p.WorkBytes = *slots, *net, *workNs, *workBytes
 		ps = []ringlab.Params{p}
 	}
 	if *twin {
@@ -88,20 +110,30 @@ func run(stdout io.Writer, args []string) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 8, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "design\tpayload\tpattern\tbatch\tcpus\tns/event\tx floor\tfloor ns\tC ns\tGo/C\tpreempt\tstatus\t")
+	fmt.Fprintln(tw, "design\tpayload\tpattern\tbatch\tcpus\tns/event\tnet ns\tharness\tx floor\tfloor ns\tC ns\tC net\tGo/C\tnet Go/C\twork ns\tpreempt\tstatus\t")
 	for _, r := range rows {
-		c, ratio := "-", "-"
+		c, ratio, cnet, netRatio, netNs, harness, wk := "-", "-", "-", "-", "-", "-", "-"
 		if len(r.CNsPerEvent) > 0 {
 			c = fmt.Sprintf("%.1f", median(r.CNsPerEvent))
 			ratio = fmt.Sprintf("%.2f", r.GoOverC)
+		}
+		if len(r.CNetNsPerEvent) > 0 {
+			cnet = fmt.Sprintf("%.1f", median(r.CNetNsPerEvent))
+			netRatio = fmt.Sprintf("%.2f", r.NetGoOverC)
+		}
+		if len(r.NetNsPerEvent) > 0 {
+			netNs, harness = fmt.Sprintf("%.1f", r.NetMedianNs()), fmt.Sprintf("%.1f", r.HarnessNs)
+		}
+		if len(r.WorkMeasuredNs) > 0 {
+			wk = fmt.Sprintf("%.0f", median(r.WorkMeasuredNs))
 		}
 		status := "ok"
 		if r.Failed {
 			status = "FAILED: " + r.Reason
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d,%d\t%.1f\t%.2f\t%.0f\t%s\t%s\t%d\t%s\t\n",
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d\t%d,%d\t%.1f\t%s\t%s\t%.2f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t\n",
 			r.Design, r.SlotSize, r.Pattern, r.Batch, r.ProducerCPU, r.ConsumerCPU,
-			r.MedianNs(), r.FloorMultiple(), r.FloorNs, c, ratio, r.Preempted, status)
+			r.MedianNs(), netNs, harness, r.FloorMultiple(), r.FloorNs, c, cnet, ratio, netRatio, wk, r.Preempted, status)
 	}
 	if ferr := tw.Flush(); err == nil {
 		err = ferr
