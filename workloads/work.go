@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"golang.org/x/sys/unix"
-
 	"kbench/internal/work"
 	"kbench/results"
 )
@@ -44,22 +42,14 @@ func collectorWork(cfg Config, w Workload, res *results.Result) (*work.Loop, flo
 	return l, threadCPUPerCall(l), nil
 }
 
-// threadCPUPerCall measures one event's work in this thread's CPU time, the
-// clock the collector's own figures are in (getrusage), so that the two
-// can be subtracted: wall time would count every preemption during the
-// measurement as work. The least of three runs of about a millisecond.
+// threadCPUPerCall measures one event's work in this thread's CPU time
+// (work.Loop.Measure), the clock the collector's own figures are in
+// (getrusage), so that the two can be subtracted: the least of three runs
+// of about a millisecond.
 func threadCPUPerCall(l *work.Loop) float64 {
-	n := l.MeasureCalls()
 	best := 0.0
 	for range 3 {
-		var t0, t1 unix.Timespec
-		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t0)
-		for range n {
-			l.Do()
-		}
-		unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &t1)
-		per := float64(t1.Nano()-t0.Nano()) / float64(n)
-		if best == 0 || per < best {
+		if per := l.Measure(l.MeasureCalls()); best == 0 || per < best {
 			best = per
 		}
 	}
