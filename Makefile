@@ -28,8 +28,8 @@ build:
 # The C twins (kbench also builds them on first use into ~/.cache/kbench).
 twins:
 	@mkdir -p $(BIN)
-	cd csrc/fanin && $(CC) -O2 -pthread -o ../../$(BIN)/fanin-twin fanin.c epoll.c aio.c uring.c
-	$(CC) -std=c11 -O2 -pthread -o $(BIN)/ringtwin csrc/ringtwin/ringtwin.c
+	cd csrc/fanin && $(CC) -O2 -pthread -I.. -o ../../$(BIN)/fanin-twin fanin.c epoll.c aio.c uring.c
+	$(CC) -std=c11 -O2 -pthread -Icsrc -o $(BIN)/ringtwin csrc/ringtwin/ringtwin.c
 
 run: build
 	$(BIN)/kbench run --impl=all $(ARGS)

@@ -44,6 +44,7 @@ var Fidelity = Workload{
 		{Name: "rounds", Default: 20, Quick: 1, Min: 1, Max: 1000, Help: "Go and C repetitions, alternating"},
 		{Name: "round_ms", Default: 30, Quick: 20, Min: 1, Max: 60_000, Help: "length of each side's repetition in a round (--duration does not apply)"},
 		{Name: "round_warmup_ms", Default: 20, Quick: 10, Min: 0, Max: 60_000, Help: "warm-up before each side's repetition"},
+		workParams[0], workParams[1],
 	},
 }
 
@@ -170,6 +171,7 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 		res.Params[k] = strconv.Itoa(x)
 	}
 	res.Params["twin_mode"], res.Params["twin_setup"] = tw.mode, tw.setup
+	res.Params["work_ns"], res.Params["work_bytes"] = strconv.Itoa(cfg.param(Fidelity, "work_ns")), strconv.Itoa(cfg.param(Fidelity, "work_bytes"))
 	res.Params["twin_cc"] = ctwin.CC() + " " + strings.Join(faninTwinFlags, " ")
 	if S < 1 || batch < 1 || rounds < 1 || d <= 0 {
 		return fail(res, fmt.Errorf("fidelity: sources=%d batch=%d rounds=%d round_ms=%d: %w",
@@ -190,8 +192,10 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 		goCfg.Params[k] = x
 	}
 	goCfg.Params["sources"], goCfg.Params["batch"] = S, batch
+	goCfg.Params["work_ns"], goCfg.Params["work_bytes"] = cfg.param(Fidelity, "work_ns"), cfg.param(Fidelity, "work_bytes")
 	twin := twinArgs{mode: tw.mode, setup: tw.setup, sources: S, batch: batch, d: d, warmup: warm,
-		pcpu: cfg.ProducerCPU, ccpu: cfg.ConsumerCPU, wait: cfg.Wait}
+		pcpu: cfg.ProducerCPU, ccpu: cfg.ConsumerCPU, wait: cfg.Wait,
+		work: cfg.param(Fidelity, "work_ns"), bytes: cfg.param(Fidelity, "work_bytes")}
 
 	for round := 0; round < rounds; round++ {
 		if ctx.Err() != nil {
@@ -281,13 +285,21 @@ func fidelityRow(ctx context.Context, cfg Config, v notify.Variant, tw faninTwin
 // user's cache directory. Without a C compiler the error wraps
 // errors.ErrUnsupported.
 func FaninTwin() (string, error) {
-	return ctwin.Build("fanin", faninc.Sources, faninc.Units, faninTwinFlags...)
+	src, err := faninc.Sources()
+	if err != nil {
+		return "", err
+	}
+	return ctwin.Build("fanin", src, faninc.Units, faninTwinFlags...)
 }
 
 // BuildFaninTwin compiles the C twin into dir/fanin (the Makefile's twins
 // target does the same).
 func BuildFaninTwin(dir string) error {
-	_, err := ctwin.BuildIn(dir, "fanin", faninc.Sources, faninc.Units, faninTwinFlags...)
+	src, err := faninc.Sources()
+	if err != nil {
+		return err
+	}
+	_, err = ctwin.BuildIn(dir, "fanin", src, faninc.Units, faninTwinFlags...)
 	return err
 }
 
@@ -299,6 +311,7 @@ type twinArgs struct {
 	d, warmup      time.Duration
 	pcpu, ccpu     int
 	wait           string
+	work, bytes    int // the application's work per event (internal/work, csrc/work.h)
 }
 
 // twinRep is one repetition of the C twin.
@@ -323,7 +336,8 @@ func runTwin(ctx context.Context, bin string, a twinArgs) (twinRep, error) {
 	args := []string{"-mode", a.mode, "-setup", a.setup,
 		"-sources", strconv.Itoa(a.sources), "-batch", strconv.Itoa(a.batch),
 		"-duration-ns", strconv.FormatInt(int64(a.d), 10), "-warmup-ns", strconv.FormatInt(int64(a.warmup), 10),
-		"-reps", "1", "-pcpu", strconv.Itoa(a.pcpu), "-ccpu", strconv.Itoa(a.ccpu), "-wait", a.wait}
+		"-reps", "1", "-pcpu", strconv.Itoa(a.pcpu), "-ccpu", strconv.Itoa(a.ccpu), "-wait", a.wait,
+		"-work-ns", strconv.Itoa(a.work), "-work-bytes", strconv.Itoa(a.bytes)}
 	cmd := exec.CommandContext(ctx, bin, args...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -9,6 +9,7 @@
  *   fanin -mode epoll-lt|epoll-et|epoll-oneshot|aio|uring-oneshot|uring-multishot
  *         [-setup plain|coop] [-sources 64] [-batch 256] [-duration-ns N]
  *         [-warmup-ns N] [-reps R] [-pcpu P] [-ccpu C] [-wait block|spin|hybrid]
+ *         [-work-ns N] [-work-bytes N]
  *
  * One line per repetition on stdout (the warm-up is rep=-1), key=value pairs
  * that workloads/fidelity.go parses; policy is the collector's scheduling
@@ -16,6 +17,7 @@
  * the kernel refuses (its reason on stderr).
  */
 #include "fanin.h"
+#include "work.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -258,6 +260,11 @@ static const struct backend *be;
 static struct fev *events;
 static int batch;
 
+/* The application's work per event (work.h, as internal/work in Go): done
+ * after each event is taken and handed back, as faninCollector.collect. */
+static struct work wk;
+static int working;
+
 enum { WAIT_BLOCK, WAIT_SPIN, WAIT_HYBRID };
 static int waitmode = WAIT_BLOCK;
 
@@ -276,6 +283,8 @@ static inline int collect(long timeout)
 		be->rearm(i);
 		/* Pairs with the producer's load: the firing is taken. */
 		atomic_store(&busy[i].v, 0);
+		if (working)
+			work_do(&wk);
 	}
 	return k;
 }
@@ -365,7 +374,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: fanin -mode epoll-lt|epoll-et|epoll-oneshot|aio|uring-oneshot|uring-multishot "
 			"[-setup plain|coop] [-sources N] [-batch N] [-duration-ns N] [-warmup-ns N] "
-			"[-reps N] [-pcpu N] [-ccpu N] [-wait block|spin|hybrid]\n");
+			"[-reps N] [-pcpu N] [-ccpu N] [-wait block|spin|hybrid] [-work-ns N] [-work-bytes N]\n");
 	exit(2);
 }
 
@@ -374,6 +383,7 @@ int main(int argc, char **argv)
 	const char *mode = NULL, *setup = "plain";
 	int64_t duration = 100000000, warmup = 50000000;
 	int reps = 1, ccpu = -1;
+	long long work_ns = 0, work_bytes = 0;
 	S = 64;
 	batch = 256;
 	for (int i = 1; i < argc; i += 2) {
@@ -398,6 +408,10 @@ int main(int argc, char **argv)
 			pcpu = atoi(v);
 		else if (!strcmp(k, "-ccpu"))
 			ccpu = atoi(v);
+		else if (!strcmp(k, "-work-ns"))
+			work_ns = atoll(v);
+		else if (!strcmp(k, "-work-bytes"))
+			work_bytes = atoll(v);
 		else if (!strcmp(k, "-wait"))
 			waitmode = !strcmp(v, "spin") ? WAIT_SPIN : !strcmp(v, "hybrid") ? WAIT_HYBRID : WAIT_BLOCK;
 		else
@@ -412,6 +426,11 @@ int main(int argc, char **argv)
 	/* Like faninConsumer: pin, open the backend on this thread (io_uring's
 	 * SINGLE_ISSUER binds the ring to it), register, start the producer. */
 	pin(ccpu);
+	if (work_ns != 0 || work_bytes != 0) {
+		if (work_init(&wk, work_ns, work_bytes, work_ns > 0 ? work_calibrate() : 0) != 0)
+			usage();
+		working = 1;
+	}
 	fds = calloc((size_t)S, sizeof *fds);
 	busy = aligned_alloc(64, (size_t)S * sizeof *busy);
 	events = calloc((size_t)batch, sizeof *events);

@@ -5,12 +5,19 @@
 // `cc -O2 -pthread -o fanin fanin.c epoll.c aio.c uring.c`.
 package fanin
 
-import "embed"
+import (
+	"embed"
+	"io/fs"
 
-// Sources holds the C files, at the root of the file system.
-//
+	"kbench/csrc"
+)
+
 //go:embed fanin.h fanin.c epoll.c aio.c uring.c
-var Sources embed.FS
+var own embed.FS
+
+// Sources returns the C files and the shared work.h at the root of one
+// file system.
+func Sources() (fs.FS, error) { return csrc.WithWork(own) }
 
 // Units are the files passed to the compiler, in order.
 var Units = []string{"fanin.c", "epoll.c", "aio.c", "uring.c"}

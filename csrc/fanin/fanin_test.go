@@ -9,12 +9,16 @@ import (
 // TestSources checks that every unit is embedded and that the twin knows
 // every mode the Go side may ask for.
 func TestSources(t *testing.T) {
-	main, err := fs.ReadFile(Sources, "fanin.c")
+	src, err := Sources()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range append([]string{"fanin.h"}, Units...) {
-		if _, err := fs.ReadFile(Sources, u); err != nil {
+	main, err := fs.ReadFile(src, "fanin.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range append([]string{"fanin.h", "work.h"}, Units...) {
+		if _, err := fs.ReadFile(src, u); err != nil {
 			t.Errorf("embedded sources lack %s: %v", u, err)
 		}
 	}
