@@ -22,7 +22,7 @@ var Ring = Workload{
 	Order: 85,
 	Params: []Param{
 		{Name: "lab_slots", Default: 256, Min: 4, Max: 1 << 20, Help: "slots per ring, every design (ring_slots is kevent's); a power of two for owned-pow2"},
-		{Name: "lab_events", Default: 0, Min: 0, Max: 100_000_000, Help: "events per repetition (0: the suite's own, 400000 streaming and less for the other patterns)"},
+		{Name: "lab_events", Default: 0, Min: 0, Max: 100_000_000, Help: "events per repetition (0: the suite's own, 200000 streaming and less for the other patterns)"},
 		{Name: "work_ns", Default: 0, Min: 0, Max: work.MaxNs, Help: "application work per event on the consumer, ns (calibrated dependent arithmetic, Go and C alike)"},
 		{Name: "work_bytes", Default: 0, Min: 0, Max: work.MaxBytes, Help: "bytes of a private buffer the work walks per event (cache footprint)"},
 		{Name: "lab_map", Default: 0, Min: 0, Max: 1, Help: "1: run the design map (work 0–1000 ns × batch × size × pattern, winner per cell) instead of the suite; with --quick the smoke-test map"},
