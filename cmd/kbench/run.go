@@ -89,8 +89,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.SetOutput(io.Discard)
 	fs.StringVar(&f.impl, "impl", "all", "backends: all, a backend name (epoll) or a variant (epoll/lt), comma-separated")
 	fs.StringVar(&f.workload, "workload", "all", "workloads, comma-separated, or all (see kbench list)")
-	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition, 1ms to 1h (default 100ms; --quick 20ms)")
-	fs.DurationVar(&f.warmup, "warmup", 0, "length of the discarded warm-up repetition, 0 (none) to 1h (default 50ms; --quick 10ms)")
+	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (one trial's metered part), 1ms to 1h (default 60ms; --quick 20ms)")
+	fs.DurationVar(&f.warmup, "warmup", 0, "length of each trial's discarded warm-up, 0 (none) to 1h (default 30ms; --quick 10ms)")
 	fs.IntVar(&f.reps, "reps", 0, "repetitions per row, 1 to 10000 (default 6; --quick 3)")
 	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
@@ -318,7 +318,7 @@ func report(stdout, stderr io.Writer, f runFlags, file *results.File, workloadNa
 }
 
 func (f runFlags) config() (workloads.Config, error) {
-	cfg := workloads.Config{Duration: 100 * time.Millisecond, Warmup: 50 * time.Millisecond, Reps: 6, Quick: f.quick, Params: map[string]int{}}
+	cfg := workloads.Config{Duration: 60 * time.Millisecond, Warmup: 30 * time.Millisecond, Reps: 6, Quick: f.quick, Params: map[string]int{}}
 	if f.quick {
 		cfg.Duration, cfg.Warmup, cfg.Reps = 20*time.Millisecond, 10*time.Millisecond, 3
 	}
