@@ -152,6 +152,8 @@ var Suites = map[string]struct {
 }{
 	"breakeven": {Desc: "fan-in against application work per event: where the mechanism stops mattering",
 		Workloads: []string{"breakeven"}},
+	"map": {Desc: "the ring lab's design map: which ring design wins at each work per event, batch, size and pattern",
+		Workloads: []string{"ring"}, Params: map[string]int{"lab_map": 1}},
 }
 
 // InSuite lists the workloads of a suite ("" or "default": the default

@@ -102,7 +102,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.BoolVar(&f.noFiles, "no-files", false, "print the tables only, write no result files")
 	fs.BoolVar(&f.quick, "quick", false, "short runs for tests and CI smoke runs")
 	fs.Int64Var(&f.seed, "seed", 0, "seed of the shuffled row order within each round of trials (default: from the clock; recorded in the result)")
-	fs.StringVar(&f.suite, "suite", "default", "default, or a named suite (breakeven, see kbench list): the workloads --workload=all means")
+	fs.StringVar(&f.suite, "suite", "default", "default, or a named suite (breakeven, map; see kbench list): the workloads --workload=all means")
 	fs.BoolVar(&f.wide, "wide", false, "tables with every column (the default shows each workload's headline columns in 120 columns)")
 	fs.StringVar(&f.format, "format", "table", "stdout: table, markdown, csv, or json (the result file's JSON)")
 	fs.BoolVar(&f.requireQuiet, "require-quiet", false, "refuse to measure (exit 3) when other processes use the chosen CPUs")
