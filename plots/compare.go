@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -182,22 +183,12 @@ func (c *Comparison) topChanges(n int) []CmpRow {
 			}
 			return 1
 		}
-		return -cmpFloat(math.Abs(a.delta), math.Abs(b.delta))
+		return -cmp.Compare(math.Abs(a.delta), math.Abs(b.delta))
 	})
 	if len(out) > n {
 		out = out[:n]
 	}
 	return out
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // envDiff lists the environment fields that differ between inputs.

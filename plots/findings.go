@@ -1,6 +1,7 @@
 package plots
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -105,9 +106,9 @@ func lead(name string, rows []*results.Result, link string) []Finding {
 	}
 	slices.SortStableFunc(rs, func(a, b ranked) int {
 		if dir == "higher" {
-			return cmpFloat(b.v.Y, a.v.Y)
+			return cmp.Compare(b.v.Y, a.v.Y)
 		}
-		return cmpFloat(a.v.Y, b.v.Y)
+		return cmp.Compare(a.v.Y, b.v.Y)
 	})
 	first := rs[0]
 	// Rows whose interval overlaps the leader's cannot be told apart from it.

@@ -119,6 +119,23 @@ func Median(v []float64) float64 {
 	return (s[n/2-1] + s[n/2]) / 2
 }
 
+// Absorb adds o's accounting and per-side CPU to s: a repetition made of
+// several measured parts (a sweep's points) is accounted as their sum.
+func (s *Sample) Absorb(o Sample) {
+	s.Generated += o.Generated
+	s.Collected += o.Collected
+	s.Lost += o.Lost
+	s.Dup += o.Dup
+	s.Producer = s.Producer.Add(o.Producer)
+	s.Consumer = s.Consumer.Add(o.Consumer)
+	if o.Helper != nil {
+		if s.Helper == nil {
+			s.Helper = new(rusage.Usage)
+		}
+		*s.Helper = s.Helper.Add(*o.Helper)
+	}
+}
+
 // Totals sums the accounting over the samples.
 func (r *Result) Totals() (generated, collected, lost, dup uint64) {
 	for _, s := range r.Samples {

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"kbench/internal/rusage"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -115,18 +114,7 @@ func runBreakeven(ctx context.Context, v notify.Variant, cfg Config) results.Res
 			if res.Params["housekeeping"] == "" {
 				res.Params["housekeeping"] = r.Params["housekeeping"]
 			}
-			s.Generated += fs.Generated
-			s.Collected += fs.Collected
-			s.Lost += fs.Lost
-			s.Dup += fs.Dup
-			s.Producer = s.Producer.Add(fs.Producer)
-			s.Consumer = s.Consumer.Add(fs.Consumer)
-			if fs.Helper != nil {
-				if s.Helper == nil {
-					s.Helper = new(rusage.Usage)
-				}
-				*s.Helper = s.Helper.Add(*fs.Helper)
-			}
+			s.Absorb(fs)
 			sfx := "@w=" + strconv.Itoa(w)
 			cons := fs.Values["consumer-cpu-ns/event"]
 			work := fs.Values["work-ns/event"] // absent at w=0

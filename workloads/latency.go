@@ -577,18 +577,8 @@ type openResult struct {
 }
 
 func (r *openResult) addTo(s *results.Sample, sys *notify.SyscallCounts) {
-	s.Generated += r.generated
-	s.Collected += r.collected
-	s.Lost += r.lost
-	s.Dup += r.dup
-	s.Producer = s.Producer.Add(r.producer)
-	s.Consumer = s.Consumer.Add(r.consumer)
-	if r.helper != nil {
-		if s.Helper == nil {
-			s.Helper = new(rusage.Usage)
-		}
-		*s.Helper = s.Helper.Add(*r.helper)
-	}
+	s.Absorb(results.Sample{Generated: r.generated, Collected: r.collected, Lost: r.lost, Dup: r.dup,
+		Producer: r.producer, Consumer: r.consumer, Helper: r.helper})
 	for k, v := range r.sys {
 		sys[k] += v
 	}

@@ -1,6 +1,7 @@
 package interfere
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -321,7 +322,7 @@ func TestLive(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Share < 0 || p.Share > 1 || len(p.Procs) > maxProcs ||
-		!slices.IsSortedFunc(p.Procs, func(x, y results.ProcUse) int { return -cmpFloat(x.Share, y.Share) }) {
+		!slices.IsSortedFunc(p.Procs, func(x, y results.ProcUse) int { return -cmp.Compare(x.Share, y.Share) }) {
 		t.Errorf("preflight %+v", p)
 	}
 	for _, u := range p.Procs {
@@ -329,14 +330,4 @@ func TestLive(t *testing.T) {
 			t.Errorf("process %+v", u)
 		}
 	}
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
