@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,5 +88,31 @@ func TestPlotCompares(t *testing.T) {
 	b.Reset()
 	if err := run(&b, &b, []string{"plot", "--out", filepath.Join(dir, "cmp2"), "--label", "old", "--label", "new", a, bdir}); err != nil || !strings.Contains(b.String(), "new against old") {
 		t.Errorf("--label: %v\n%s", err, b.String())
+	}
+}
+
+// --format prints the comparison tables in the asked-for form.
+func TestPlotComparisonFormats(t *testing.T) {
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	writeRun(t, a, "6.1.0", 1e6)
+	writeRun(t, b, "6.12.0", 1.3e6)
+	for i, c := range []struct{ format, want string }{
+		{"markdown", "| epoll/lt | events/s (higher) |"},
+		{"csv", "fanin: 6.12.0 against 6.1.0,epoll/lt,events/s (higher)"},
+		{"json", `"Workload": "fanin"`},
+		{"table", "events/s (higher)"},
+	} {
+		var out bytes.Buffer
+		if err := run(&out, &out, []string{"plot", "--format", c.format, "--out", filepath.Join(dir, strconv.Itoa(i)), a, b}); err != nil {
+			t.Fatalf("--format %s: %v", c.format, err)
+		}
+		if !strings.Contains(out.String(), c.want) {
+			t.Errorf("--format %s lacks %q:\n%s", c.format, c.want, out.String())
+		}
+	}
+	var out bytes.Buffer
+	if err := run(&out, &out, []string{"plot", "--format", "xml", a, b}); !errors.As(err, new(usageError)) {
+		t.Errorf("--format xml: %v, want a usage error", err)
 	}
 }

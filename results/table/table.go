@@ -151,23 +151,33 @@ func Render(w io.Writer, workload string, rows []results.Result) error {
 // Write writes one workload's rows in the form o asks for.
 func Write(w io.Writer, workload string, rows []results.Result, o Options) error {
 	switch o.Format {
-	case "", "table":
-	case "markdown":
-		header, lines, notes := build(workload, rows, o.Wide, true)
-		return markdown(w, workload, header, lines, notes)
-	case "csv":
-		header, lines, _ := build(workload, rows, o.Wide, false)
-		cw := csv.NewWriter(w)
-		cw.Write(append([]string{"workload"}, header...))
-		for _, l := range lines {
-			cw.Write(append([]string{workload}, l...))
-		}
-		cw.Flush()
-		return cw.Error()
+	case "", "table", "markdown", "csv":
 	default:
 		return fmt.Errorf("table format %q: want one of %v", o.Format, Formats)
 	}
-	header, lines, notes := build(workload, rows, o.Wide, true)
+	header, lines, notes := build(workload, rows, o.Wide, o.Format != "csv")
+	return WriteLines(w, o.Format, workload, header, lines, notes)
+}
+
+// WriteLines writes a titled table of text lines in a format ("table",
+// "markdown" or "csv"), with notes under it (not in CSV): the one writer
+// of every table kbench prints (run's, plot's comparisons, the gate's).
+func WriteLines(w io.Writer, format, title string, header []string, lines [][]string, notes []string) error {
+	switch format {
+	case "markdown":
+		return markdown(w, title, header, lines, notes)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(append([]string{"table"}, header...))
+		for _, l := range lines {
+			cw.Write(append([]string{title}, l...))
+		}
+		cw.Flush()
+		return cw.Error()
+	case "", "table":
+	default:
+		return fmt.Errorf("table format %q: want one of %v", format, Formats)
+	}
 	align := make([]tw.Align, len(header))
 	for i := range align {
 		align[i] = tw.AlignRight
@@ -184,7 +194,7 @@ func Write(w io.Writer, workload string, rows []results.Result, o Options) error
 			return err
 		}
 	}
-	fmt.Fprintf(w, "\n%s\n", workload)
+	fmt.Fprintf(w, "\n%s\n", title)
 	if err := t.Render(); err != nil {
 		return err
 	}
@@ -192,26 +202,6 @@ func Write(w io.Writer, workload string, rows []results.Result, o Options) error
 		fmt.Fprintln(w, wrap(n, 120, "    "))
 	}
 	return nil
-}
-
-// wrap breaks s at spaces into lines of at most width runes, continuation
-// lines indented.
-func wrap(s string, width int, indent string) string {
-	var b strings.Builder
-	line := 0
-	for i, word := range strings.Fields(s) {
-		n := utf8.RuneCountInString(word)
-		if i > 0 && line+1+n > width {
-			b.WriteString("\n" + indent)
-			line = utf8.RuneCountInString(indent)
-		} else if i > 0 {
-			b.WriteByte(' ')
-			line++
-		}
-		b.WriteString(word)
-		line += n
-	}
-	return b.String()
 }
 
 // stack breaks long headers onto two lines at their last space ("cons
@@ -232,9 +222,9 @@ func stack(header []string) []string {
 }
 
 // markdown writes a GitHub-flavoured Markdown table (CI summaries, reviews).
-func markdown(w io.Writer, workload string, header []string, lines [][]string, notes []string) error {
+func markdown(w io.Writer, title string, header []string, lines [][]string, notes []string) error {
 	esc := func(s string) string { return strings.ReplaceAll(s, "|", "\\|") }
-	fmt.Fprintf(w, "\n### %s\n\n|", workload)
+	fmt.Fprintf(w, "\n### %s\n\n|", title)
 	for _, h := range header {
 		fmt.Fprintf(w, " %s |", esc(h))
 	}
@@ -361,4 +351,24 @@ func sig(v float64) int {
 	default:
 		return 5
 	}
+}
+
+// wrap breaks s at spaces into lines of at most width runes, continuation
+// lines indented.
+func wrap(s string, width int, indent string) string {
+	var b strings.Builder
+	line := 0
+	for i, word := range strings.Fields(s) {
+		n := utf8.RuneCountInString(word)
+		if i > 0 && line+1+n > width {
+			b.WriteString("\n" + indent)
+			line = utf8.RuneCountInString(indent)
+		} else if i > 0 {
+			b.WriteByte(' ')
+			line++
+		}
+		b.WriteString(word)
+		line += n
+	}
+	return b.String()
 }
