@@ -92,7 +92,8 @@ func TestGateVerdictLines(t *testing.T) {
 		line string
 	}{
 		{"skipped", status(results.StatusSkipped, "EPERM"), 1, "SKIPPED (fail): Fanin/backend=epoll/variant=lt"},
-		{"noisy", status(results.StatusNoisy, "interference 40%"), 0, "NOISY (warn): Fanin/backend=epoll/variant=lt"},
+		// Every head run disturbed: nothing left to judge with, exit 2.
+		{"noisy", status(results.StatusNoisy, "interference 40%"), 2, "NOISY (warn): Fanin/backend=epoll/variant=lt"},
 		{"failed", status(results.StatusFailed, "3 lost"), 1, "BROKEN (fail)"},
 		{"incomplete", func(f *results.File) { f.Complete = false }, 1, "INCOMPLETE (fail): run: head run 1 of 6"},
 		{"missing", nil, 1, "MISSING (fail): Fanin/backend=epoll/variant=et"},

@@ -23,9 +23,9 @@
 // fails with probability at most alpha however many rows it holds.
 //
 // What cannot be compared is said, never passed over (Notice): a row ok in
-// base and failed, skipped or missing in head, a head row measured on a
-// disturbed machine, an interrupted run. Which of these fail the gate is in
-// Notice.Fails.
+// base and failed, skipped or missing in head, a run measured on a
+// disturbed machine (left out), an interrupted run. Which of these fail
+// the gate is in Notice.Fails.
 package gate
 
 import (
@@ -205,7 +205,7 @@ func Compare(base, head []*results.File, o Options) (*Report, error) {
 		if !comparable {
 			continue
 		}
-		perRun := br.nMeasured() >= 2 && hr.nMeasured() >= 2
+		perRun := len(br.runs) >= 2 && len(hr.runs) >= 2
 		for _, u := range hr.units {
 			if u.Better != "higher" && u.Better != "lower" {
 				continue
@@ -291,7 +291,7 @@ func judge(rep *Report, o Options) {
 	}
 	switch {
 	case rep.Gating == 0:
-		rep.Powerless = "no gating comparison: these rows have no primary metric measured on both sides (choose some with --metrics)"
+		rep.Powerless = "no gating comparison: no row has a gating metric with usable runs on both sides (see the NOISY lines, or choose metrics with --metrics)"
 	case able == 0:
 		n := enough(rep.Level)
 		rep.Powerless = fmt.Sprintf("no gating comparison could ever reject: the smallest p the U test can give here is %.3g, "+

@@ -28,10 +28,12 @@ const (
 	// Incomplete: a run of either set was interrupted ("complete":
 	// false); the set is not what was asked for. Fails.
 	Incomplete NoticeKind = "INCOMPLETE"
-	// Noisy: measured in base, disturbed by other work in some head run
-	// (status noisy). The figures are kept and compared, base's runs were
-	// exposed to the same machine, and the noise floor widens with the
-	// spread; the line says the head figures were disturbed. Warns.
+	// Noisy: a run of the row, on either side, was disturbed by other
+	// work on the pinned CPUs (status noisy, from kbench's interference
+	// metering). Its figures are left out of the comparison: they measure
+	// the neighbours as much as the code. Warns; when too few runs are
+	// left for the test to ever reject, the gate says so (exit 2 if no
+	// gating comparison is left that could): a busy machine cannot judge.
 	Noisy NoticeKind = "NOISY"
 	// Unstable: some head run's repetitions were wide or split into two
 	// clusters (status unstable). Compared; warns.
@@ -68,8 +70,12 @@ type row struct {
 	units    []results.Unit
 	statuses []results.Status       // one per run that has the row
 	reasons  []string               // the reason of each non-ok status
-	runs     []map[string][]float64 // per measured run, per metric: the repetitions
+	runs     []map[string][]float64 // per usable run, per metric: the repetitions
 }
+
+// usable: the statuses whose figures the gate compares. Noisy rows are
+// measured (their figures are in the file) but not usable.
+func usable(s results.Status) bool { return s == results.StatusOK || s == results.StatusUnstable }
 
 func (w *row) count(ok func(results.Status) bool) int {
 	n := 0
@@ -151,7 +157,7 @@ func pool(files []*results.File) map[string]*row {
 					w.units = append(w.units, u)
 				}
 			}
-			if !r.Status.Measured() {
+			if !usable(r.Status) {
 				continue
 			}
 			run := map[string][]float64{}
@@ -197,13 +203,23 @@ func rowNotices(key string, b, h *row) (ns []Notice, comparable bool) {
 	if h.count(refused) > 0 {
 		ns = append(ns, Notice{Kind: Skipped, Row: key, Note: head + ": " + h.firstReason(refused)})
 	}
-	if h.count(is(results.StatusNoisy)) > 0 {
-		ns = append(ns, Notice{Kind: Noisy, Row: key, Note: head + ": " + h.firstReason(is(results.StatusNoisy)) + " (compared; the figures were disturbed)"})
+	for _, side := range []struct {
+		name string
+		w    *row
+	}{{"base", b}, {"head", h}} {
+		if n := side.w.count(is(results.StatusNoisy)); n > 0 {
+			left := fmt.Sprintf("%d noisy runs left out, %d compared", n, len(side.w.runs))
+			if len(side.w.runs) == 0 {
+				left = "every run noisy: not compared"
+			}
+			ns = append(ns, Notice{Kind: Noisy, Row: key, Note: side.name + ": " + side.w.summary() + ": " +
+				side.w.firstReason(is(results.StatusNoisy)) + " (" + left + ")"})
+		}
 	}
 	if h.count(is(results.StatusUnstable)) > 0 && b.count(is(results.StatusUnstable)) == 0 {
 		ns = append(ns, Notice{Kind: Unstable, Row: key, Note: head + ": " + h.firstReason(is(results.StatusUnstable))})
 	}
-	return ns, h.measured()
+	return ns, len(b.runs) > 0 && len(h.runs) > 0
 }
 
 // incomplete is one notice per interrupted run of a set.

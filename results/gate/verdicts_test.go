@@ -38,10 +38,16 @@ func TestRowVerdicts(t *testing.T) {
 			t.Errorf("%s: %+v, gate fails %v", tc.name, n, rep.Failed())
 		}
 	}
-	// Noisy figures are still compared.
-	rep, _ := Compare(runs(6, 1e6, 0.02, 800), withStatus(runs(6, 1e6, 0.02, 800), results.StatusNoisy, "x", 0, 1, 2, 3, 4, 5), DefaultOptions)
-	if c := find(t, rep, "events/s"); c.HeadN != 6 {
-		t.Errorf("noisy head runs not compared: %+v", c)
+	// Noisy runs are left out of the comparison, on either side.
+	rep, _ := Compare(withStatus(runs(6, 1e6, 0.02, 800), results.StatusNoisy, "x", 0), withStatus(runs(6, 1e6, 0.02, 800), results.StatusNoisy, "x", 1, 2), DefaultOptions)
+	if c := find(t, rep, "events/s"); c.BaseN != 5 || c.HeadN != 4 {
+		t.Errorf("noisy runs compared: %+v", c)
+	}
+	// Every head run noisy: nothing to compare, and the gate says it could
+	// not judge instead of passing.
+	rep, _ = Compare(runs(6, 1e6, 0.02, 800), withStatus(runs(6, 0.5e6, 0.02, 800), results.StatusNoisy, "x", 0, 1, 2, 3, 4, 5), DefaultOptions)
+	if n := notice(t, rep, Noisy); rep.Failed() || len(rep.Changes) != 0 || rep.Powerless == "" || !strings.Contains(n.Note, "not compared") {
+		t.Errorf("every head run noisy: %+v, powerless %q", rep.Notices, rep.Powerless)
 	}
 }
 
