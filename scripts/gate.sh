@@ -12,20 +12,21 @@
 # the first 7 A/A trials here); reversing halfway cancels a drift that is
 # linear in time.
 #
-# Environment: RUNS (runs a side, default 8), GATE_RUN (flags for each
+# Environment: RUNS (runs a side, default 12), GATE_RUN (flags for each
 # `kbench run`, default --workload=fanin), GATE_FLAGS (flags for
 # `kbench gate`), GO. GATE_BASE_BIN and GATE_HEAD_BIN name prebuilt
 # binaries instead (BASE_REV is then not needed): scripts/gate-trials.sh
-# uses them to build once and gate many times.
+# uses them to build once and gate many times; GATE_KEEP=dir keeps the
+# result files.
 #
-# Why 8 runs a side: the runs' medians are the observations, and the exact
-# U test on n+n of them cannot give a one-sided p below 1/C(2n, n). The
-# default fan-in run has ~15 rows x 2 primary metrics, so Holm's first step
-# needs p < 0.05/30 = 0.0017: 5+5 (p >= 0.004) could never fail, 6+6
-# (0.0011) only on complete separation; 8+8 (0.00008) leaves room for the
-# overlap a shared machine puts between runs.
+# Why 12 runs a side: the gate tests the k-th base run against the k-th
+# head run beside it (signed-rank over the pairs), and n pairs cannot give a
+# one-sided p below 2^-n. The default fan-in run has ~20 rows x 2 primary
+# metrics, so Holm's first step needs p < 0.05/40 = 0.00125: 10 pairs
+# (0.00098) reach it only if every pair leans the same way, 12 (0.00024)
+# leave room for a pair that a burst of other work turned around.
 set -euo pipefail
-runs=${RUNS:-8}
+runs=${RUNS:-12}
 run_flags=${GATE_RUN:---workload=fanin}
 gate_flags=${GATE_FLAGS:-}
 go=${GO:-go}

@@ -19,23 +19,25 @@ const gateUsage = `usage: kbench gate [flags] BASE HEAD
 BASE and HEAD are kbench result files (JSON) or directories of them, one file
 per run, matched row by row. Each workload's primary metrics gate (throughput,
 p99 latency and, in the closed fan-in loops, the collector's CPU per event);
-the other metrics are reported and never fail. A gating metric regresses when
-the Mann-Whitney U test finds head different from base after Holm's correction
-across all gating comparisons (family-wise p < alpha), and its median is worse,
-in the metric's own direction, by more than both the threshold and the noise
-floor (the runs' own spread: 1.4826 x MAD of each run around its side's median).
+the other metrics are reported and never fail.
 
-With two or more runs on each side (make gate interleaves them) the test
-compares the runs' medians; with one run a side it compares that run's
-repetitions (verdicts then say "reps"). With few runs the U test cannot reject
-at all (3+3 runs: p >= 0.1): such comparisons say "too few", and a gate none of
-whose comparisons could reject exits 2.
+A gating metric regresses when three things hold. It is significantly worse
+after Holm's correction across all gating comparisons (family-wise p < alpha,
+one-sided): when base and head runs alternated (make gate), by Wilcoxon's
+signed-rank test over the adjacent base/head pairs, so that bursts of other
+work reaching both runs of a pair cancel; otherwise by the Mann-Whitney U test
+(x/perf benchmath) on the runs' medians (on one run's repetitions with one run
+a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
+floor: the change's distance to the edge of a 95 % interval (base's median,
+or the pairs' median ratio) toward no change. Few runs cannot reject at all
+(3+3 runs: p >= 0.05; 6 pairs: p >= 0.016): such comparisons say "too few",
+and a gate none of whose comparisons could reject exits 2.
 
 Verdict lines that fail the gate: REGRESSION; BROKEN (ok in base, failed in
 head); SKIPPED (measured in base, skipped or n/a in head); MISSING (measured in
 base, absent from head); INCOMPLETE (an interrupted run on either side).
-Lines that warn: NOISY and UNSTABLE (head figures disturbed or wide; still
-compared), BASE FAILED, head only.
+Lines that warn: NOISY (a run disturbed by other work: left out of the
+comparison), UNSTABLE (compared), BASE FAILED, head only.
 
 Exit status: 0 pass, 1 fail, 2 unusable input (bad flags or files, unknown
 metric names, or a comparison that could never reject).
@@ -52,6 +54,7 @@ func gateCmd(stdout io.Writer, args []string) error {
 	threshold := fs.Float64("threshold", o.Threshold*100, "percent: the smallest significant worsening of a median that fails the gate (the noise floor may raise it)")
 	metrics := fs.String("metrics", "primary", "gating metrics: primary, all, or names comma-separated (events/s,p99-ns); the others are reported only")
 	correction := fs.String("correction", string(o.Correction), "across the gating comparisons: holm (family-wise), bh (false discovery rate) or none")
+	fs.BoolVar(&o.Paired, "paired", o.Paired, "when base and head runs alternated, test each adjacent pair's ratio (signed-rank) instead of two unordered samples (U test)")
 	all := fs.Bool("all", false, "list every compared metric, not only the significant ones")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -118,7 +121,10 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 			v += " (" + c.Note + ")"
 		}
 		n := fmt.Sprintf("%d+%d runs", c.BaseN, c.HeadN)
-		if !c.PerRun {
+		switch {
+		case c.Pairs > 0:
+			n = fmt.Sprintf("%d pairs", c.Pairs)
+		case !c.PerRun:
 			n = fmt.Sprintf("%d+%d reps", c.BaseN, c.HeadN)
 		}
 		metric := c.Metric + " (" + c.Better + ")"

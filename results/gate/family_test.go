@@ -53,7 +53,8 @@ func TestMinP(t *testing.T) {
 			t.Errorf("MinP(%d, %d) = %g, want %g", tc.n1, tc.n2, got, tc.want)
 		}
 	}
-	if n := enough(0.05 / 6); MinP(n, n) >= 0.05/6 || MinP(n-1, n-1) < 0.05/6 {
+	mw := func(n int) float64 { return MinP(n, n) }
+	if n := enough(0.05/6, mw); MinP(n, n) >= 0.05/6 || MinP(n-1, n-1) < 0.05/6 {
 		t.Errorf("enough(%g) = %d", 0.05/6, n)
 	}
 }

@@ -1,25 +1,25 @@
 // Package gate is kbench's performance regression gate: it compares two
-// result sets, base and head, metric by metric with the Mann-Whitney U test
-// of golang.org/x/perf/benchmath, and fails on a change only when it is
-// significant after correcting for the number of comparisons, worse in the
-// metric's own direction (`better` in the result file's units), and larger
-// than both a fixed threshold and the noise floor the runs themselves show.
+// result sets, base and head, metric by metric, and fails on a change only
+// when it is significantly worse after correcting for the number of
+// comparisons, in the metric's own direction (`better` in the result
+// file's units), and larger than both a fixed threshold and the noise
+// floor the runs themselves show.
 //
 // A result set is one or more kbench result files (JSON), one file per run;
 // rows are matched by their Go benchmark name (workload, backend, variant
-// and every measured parameter). The U test needs independent
-// observations, and on a shared machine the repetitions of one run are not
-// guaranteed to be: they may share that minute's neighbours and frequency.
-// So when both sides hold the row from at least two runs, the observations
-// are the runs (each run's median); the between-run variation is then in
-// both samples, and `make gate` interleaves base and head runs so that
-// drift reaches both. Only when a side has a single run are its repetitions
-// the observations, and every change found that way is marked as such.
+// and every measured parameter). The repetitions of one run share that
+// minute's neighbours and frequency, so the observations are the runs
+// (each run's median) whenever both sides hold at least two. When the
+// files show that base and head ran alternately (`make gate`), the k-th
+// runs of each side are a pair that saw the same machine state, and the
+// test is Wilcoxon's signed-rank over the pairs' ratios (paired.go);
+// otherwise the Mann-Whitney U test of golang.org/x/perf/benchmath compares
+// the two sets of runs (with one run a side, its repetitions, marked so).
 //
 // Which comparisons gate: by default the primary metrics of each workload
 // (primary.go); the others are compared and reported, never failing. The
-// gating comparisons form one family whose p-values are adjusted with
-// Holm's procedure (family.go), so that a run in which nothing changed
+// gating comparisons form one family whose one-sided p-values are adjusted
+// with Holm's procedure (family.go), so that a run in which nothing changed
 // fails with probability at most alpha however many rows it holds.
 //
 // What cannot be compared is said, never passed over (Notice): a row ok in
@@ -58,10 +58,14 @@ type Options struct {
 	Metrics []string
 	// Correction across the gating comparisons (default Holm).
 	Correction Correction
+	// Paired: when base and head ran alternately (paired.go), test each
+	// pair's ratio (Wilcoxon signed-rank) instead of the two sets as
+	// unordered samples (Mann-Whitney U).
+	Paired bool
 }
 
 // DefaultOptions are the gate's defaults.
-var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: Holm}
+var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: Holm, Paired: true}
 
 // Verdict of one metric of one row.
 type Verdict string
@@ -82,7 +86,8 @@ type Change struct {
 	BaseMed, HeadMed float64
 	BaseN, HeadN     int     // observations on each side
 	PerRun           bool    // observations are runs' medians, not one run's repetitions
-	Delta            float64 // (head-base)/|base|; NaN when base is 0
+	Pairs            int     // > 0: PWorse and PBetter are the signed-rank test's over this many pairs
+	Delta            float64 // (head-base)/|base|, from the pairs' median ratio when paired; NaN when base is 0
 	Floor            float64 // the change that fails: max(threshold, noise)
 	Noise            float64 // the noise floor learned from the runs (NaN if unknown)
 	P                float64 // the U test's two-sided p (benchmath)
@@ -192,6 +197,10 @@ func Compare(base, head []*results.File, o Options) (*Report, error) {
 	}
 	th := benchmath.DefaultThresholds
 	th.CompareAlpha = o.Alpha
+	var ps []pair
+	if o.Paired {
+		ps = pairs(base, head)
+	}
 	for _, key := range sortedKeys(h) {
 		hr := h[key]
 		br, ok := b[key]
@@ -216,6 +225,15 @@ func Compare(base, head []*results.File, o Options) (*Report, error) {
 			}
 			c := compareOne(key, u, bv, hv, &th)
 			c.PerRun = perRun
+			if d := pairedDiffs(ps, br, hr, u.Name, u.Better); len(ps) > 0 && len(d) >= 2 {
+				var n int
+				c.PWorse, c.PBetter, n = SignedRank(d)
+				c.Pairs, c.MinP = len(d), math.Ldexp(1, -max(n, 1))
+				if n == 0 {
+					c.MinP = 1
+				}
+				c.Delta, c.Noise = pairedChange(d, u.Better)
+			}
 			c.Gating = gates(br.workload, u.Name)
 			rep.Changes = append(rep.Changes, c)
 		}
@@ -284,7 +302,7 @@ func judge(rep *Report, o Options) {
 			c.Verdict = Better
 		case c.MinP >= level:
 			c.Verdict = TooFew
-			c.Note = fmt.Sprintf("%d+%d observations: p >= %.3g, needs < %.3g", c.BaseN, c.HeadN, c.MinP, level)
+			c.Note = fmt.Sprintf("p >= %.3g with these observations, needs < %.3g", c.MinP, level)
 		default:
 			c.Verdict = Same
 		}
@@ -293,17 +311,23 @@ func judge(rep *Report, o Options) {
 	case rep.Gating == 0:
 		rep.Powerless = "no gating comparison: no row has a gating metric with usable runs on both sides (see the NOISY lines, or choose metrics with --metrics)"
 	case able == 0:
-		n := enough(rep.Level)
-		rep.Powerless = fmt.Sprintf("no gating comparison could ever reject: the smallest p the U test can give here is %.3g, "+
+		test, minP := "U test", func(n int) float64 { return MinP(n, n) }
+		for _, c := range rep.Changes {
+			if c.Gating && c.Pairs > 0 {
+				test, minP = "signed-rank test over pairs", func(n int) float64 { return math.Ldexp(1, -n) }
+			}
+		}
+		n := enough(rep.Level, minP)
+		rep.Powerless = fmt.Sprintf("no gating comparison could ever reject: the smallest p the %s can give here is %.3g, "+
 			"and %s over %d gating comparisons needs below %.3g (%d runs a side give %.3g)",
-			smallest, o.Correction, rep.Gating, rep.Level, n, MinP(n, n))
+			test, smallest, o.Correction, rep.Gating, rep.Level, n, minP(n))
 	}
 }
 
-// enough is the fewest runs a side whose complete separation beats level.
-func enough(level float64) int {
+// enough is the fewest runs a side whose smallest p beats level.
+func enough(level float64, minP func(n int) float64) int {
 	n := 2
-	for MinP(n, n) >= level && n < 50 {
+	for minP(n) >= level && n < 50 {
 		n++
 	}
 	return n

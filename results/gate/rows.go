@@ -71,6 +71,17 @@ type row struct {
 	statuses []results.Status       // one per run that has the row
 	reasons  []string               // the reason of each non-ok status
 	runs     []map[string][]float64 // per usable run, per metric: the repetitions
+	runFile  []int                  // the index in its set of each usable run's file
+}
+
+// runOf is the usable run of the row in file i of its set, or nil.
+func (w *row) runOf(i int) map[string][]float64 {
+	for k, f := range w.runFile {
+		if f == i {
+			return w.runs[k]
+		}
+	}
+	return nil
 }
 
 // usable: the statuses whose figures the gate compares. Noisy rows are
@@ -141,7 +152,7 @@ func (w *row) observations(metric string, perRun bool) []float64 {
 
 func pool(files []*results.File) map[string]*row {
 	rows := map[string]*row{}
-	for _, f := range files {
+	for fi, f := range files {
 		for i := range f.Results {
 			r := &f.Results[i]
 			key := results.BenchName(r)
@@ -169,6 +180,7 @@ func pool(files []*results.File) map[string]*row {
 				}
 			}
 			w.runs = append(w.runs, run)
+			w.runFile = append(w.runFile, fi)
 		}
 	}
 	return rows
