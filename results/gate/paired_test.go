@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"math"
 	"testing"
 	"time"
 
@@ -112,5 +113,28 @@ func TestPairsNeedAlternation(t *testing.T) {
 	}
 	if ps := pairs(base, head); ps != nil {
 		t.Errorf("no start times: %v", ps)
+	}
+}
+
+func TestPairedChange(t *testing.T) {
+	// Twelve pairs, head 10 % slower in each, lower is better: the change
+	// is +10 %, and its interval does not reach back to no change.
+	var d []float64
+	for k := 0; k < 12; k++ {
+		d = append(d, math.Log(1.1)+0.005*float64(k%3-1))
+	}
+	delta, noise := pairedChange(d, "lower")
+	if math.Abs(delta-0.1) > 1e-9 || noise >= delta {
+		t.Errorf("steady +10%%: delta %v, noise %v", delta, noise)
+	}
+	// Higher is better: the same log ratios (positive is worse) are a drop.
+	if delta, _ := pairedChange(d, "higher"); math.Abs(delta-(1/1.1-1)) > 1e-9 {
+		t.Errorf("higher is better: delta %v, want %v", delta, 1/1.1-1)
+	}
+	// Pairs that scatter both ways around a small median: the interval
+	// reaches past no change, so the noise exceeds the change.
+	d = []float64{-0.3, -0.2, -0.1, 0.02, 0.03, 0.04, 0.05, 0.2, 0.3, 0.4, -0.25, 0.25}
+	if delta, noise := pairedChange(d, "lower"); noise <= math.Abs(delta) {
+		t.Errorf("scattered pairs: delta %v, noise %v", delta, noise)
 	}
 }
