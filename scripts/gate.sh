@@ -4,13 +4,17 @@
 # sets. Exit status is the gate's: 0 pass, 1 fail, 2 unusable input (or a
 # build that failed).
 #
-# The order is base head base head ... for the first half of the runs and
-# head base head base ... for the second. Strict alternation puts a run of
-# the other side next to every run, so a burst of other work that spans
-# two runs reaches both sides (ABBA order instead puts two runs of one side
-# together, and such bursts then look like a difference: 1 false alarm in
-# the first 7 A/A trials here); reversing halfway cancels a drift that is
-# linear in time.
+# The runs go in pairs, one of each side back to back, and a coin decides
+# which side of a pair runs first (seeded by GATE_SEED, printed). Pairs
+# put a run of the other side next to every run, so a burst of other work
+# reaches both sides (ABBA order puts two runs of one side together, and
+# such bursts then look like a difference: 1 false alarm in the first 7
+# A/A trials here). The coin makes the test over the pairs exact whatever
+# the machine does: with nothing changed, which run of a pair did worse is
+# then a fair coin too. A fixed order does not: with base first in the
+# first half and head first in the second, a load that rose during the
+# first half and fell during the second made head look 5 % slower in 11
+# of 12 pairs of an A/A trial.
 #
 # Environment: RUNS (runs a side, default 12), GATE_RUN (flags for each
 # `kbench run`, default --workload=fanin), GATE_FLAGS (flags for
@@ -53,10 +57,14 @@ else
 	bin_base=$work/base bin_head=$work/head
 fi
 
+seed=${GATE_SEED:-$(( $(date +%s) ^ $$ ))}
+case $seed in '' | *[!0-9]*) echo "gate: GATE_SEED=$seed: want a whole number" >&2; exit 2 ;; esac
+echo "gate: order seed $seed (GATE_SEED)" >&2
+RANDOM=$seed
 mkdir -p "$work/out/base" "$work/out/head"
 for i in $(seq "$runs"); do
 	order="base head"
-	if [ $((2 * i)) -gt "$runs" ]; then order="head base"; fi
+	if [ $((RANDOM % 2)) -eq 1 ]; then order="head base"; fi
 	for side in $order; do
 		bin=$bin_base
 		if [ "$side" = head ]; then bin=$bin_head; fi

@@ -18,10 +18,10 @@ import (
 // unordered samples (Mann-Whitney) — while inside almost every pair head is
 // the slower one. So when the files prove the runs alternated, the gate
 // asks the question pair by pair: Wilcoxon's signed-rank test on each
-// pair's log ratio head/base, exact. Under no change the sign of a pair's
-// ratio is a coin flip — gate.sh reverses the order inside the pairs
-// halfway, so an effect of running second cancels too — and the test needs
-// nothing else. The unpaired U test (benchmath) is still computed and
+// pair's log ratio head/base, exact. gate.sh lets a seeded coin decide
+// which run of a pair goes first, so under no change which of the two did
+// worse is itself a fair coin, whatever the machine did meanwhile, and the
+// test is exact without assuming anything about the noise. The unpaired U test (benchmath) is still computed and
 // shown, and judges sets that did not alternate.
 
 // pair is one base run and the head run beside it, as indexes into the sets.
