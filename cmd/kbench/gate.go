@@ -103,7 +103,7 @@ func gateCmd(stdout io.Writer, args []string) error {
 
 func printGate(w io.Writer, rep *gate.Report, all bool) {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("row", "metric", "base", "head", "delta", "floor", "p", "p adj", "n", "verdict")
+	t.Header("row", "metric", "base", "head", "delta", "floor", "p worse", "p adj", "n", "verdict")
 	shown := 0
 	for _, c := range rep.Changes {
 		if !all && (c.Verdict == gate.Same || c.Verdict == gate.TooFew && !c.Gating) {
@@ -120,6 +120,8 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 		if c.Note != "" {
 			v += " (" + c.Note + ")"
 		}
+		// The n column also names the test: pairs are the signed-rank
+		// test's, runs and reps the U test's.
 		n := fmt.Sprintf("%d+%d runs", c.BaseN, c.HeadN)
 		switch {
 		case c.Pairs > 0:
@@ -134,7 +136,7 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 			padj = "-"
 		}
 		t.Append(c.Row, metric, table.Num(c.BaseMed), table.Num(c.HeadMed), pct(c.Delta, "+"), pct(c.Floor, ""),
-			fmt.Sprintf("%.3g", c.P), padj, n, v)
+			fmt.Sprintf("%.3g", c.PWorse), padj, n, v)
 	}
 	if shown > 0 {
 		t.Render()
