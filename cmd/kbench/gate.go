@@ -28,8 +28,8 @@ signed-rank test over the adjacent base/head pairs, so that bursts of other
 work reaching both runs of a pair cancel; otherwise by the Mann-Whitney U test
 (x/perf benchmath) on the runs' medians (on one run's repetitions with one run
 a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
-floor: the change's distance to the edge of a 95 % interval (base's median,
-or the pairs' median ratio) toward no change. Few runs cannot reject at all
+floor: the scatter of one observation, one pair's ratio or one run (1.4826 x
+the median absolute deviation), learned from these runs. Few runs cannot reject at all
 (3+3 runs: p >= 0.05; 6 pairs: p >= 0.016): such comparisons say "too few",
 and a gate none of whose comparisons could reject exits 2.
 

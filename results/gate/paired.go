@@ -5,8 +5,6 @@ import (
 	"slices"
 	"sort"
 
-	"golang.org/x/perf/benchmath"
-
 	"kbench/results"
 )
 
@@ -96,34 +94,6 @@ func pairedDiffs(ps []pair, b, h *row, metric, better string) []float64 {
 		d = append(d, v)
 	}
 	return d
-}
-
-// pairedChange is the change the pairs measure, head relative to base,
-// from the median of the log ratios d (signed positive-is-worse), and its
-// noise: how far the change's own 95 % interval (x/perf's order-statistic
-// interval of the median of d) reaches back toward no change. The change
-// fails only beyond it, that is when that interval leaves out no change.
-// With fewer than 6 pairs, the spread of one pair (1.4826 × MAD) instead.
-func pairedChange(d []float64, better string) (delta, noise float64) {
-	s := 1.0 // head/base = exp(s·d)
-	if better == "higher" {
-		s = -1
-	}
-	th := benchmath.DefaultThresholds
-	sum := benchmath.AssumeNothing.Summary(benchmath.NewSample(append([]float64(nil), d...), &th), 0.95)
-	delta = math.Exp(s*sum.Center) - 1
-	edge := sum.Lo
-	if sum.Center < 0 {
-		edge = sum.Hi
-	}
-	if math.IsInf(edge, 0) || math.IsNaN(edge) {
-		var dev []float64
-		for _, x := range d {
-			dev = append(dev, math.Abs(x-sum.Center))
-		}
-		return delta, 1.4826 * results.Median(dev)
-	}
-	return delta, math.Abs(delta - (math.Exp(s*edge) - 1))
 }
 
 // SignedRank is Wilcoxon's signed-rank test of differences d, exact: the
