@@ -40,7 +40,9 @@ func Noise(base, head []float64) float64 {
 // pairedChange is the change the pairs measure, head relative to base,
 // from the median of their log ratios d (signed positive-is-worse), and
 // the scatter of one pair's ratio (1.4826 × the median absolute deviation
-// of d), as a relative change too.
+// of d) as a relative change in the same direction, so that the change
+// exceeds the noise exactly when its log ratio exceeds the scatter of log
+// ratios (a halving and a doubling are the same distance).
 func pairedChange(d []float64, better string) (delta, noise float64) {
 	s := 1.0 // head/base = exp(s·d)
 	if better == "higher" {
@@ -51,5 +53,10 @@ func pairedChange(d []float64, better string) (delta, noise float64) {
 	for _, x := range d {
 		dev = append(dev, math.Abs(x-med))
 	}
-	return math.Exp(s*med) - 1, math.Exp(1.4826*results.Median(dev)) - 1
+	spread := 1.4826 * results.Median(dev)
+	delta = math.Exp(s*med) - 1
+	if delta < 0 {
+		return delta, 1 - math.Exp(-spread)
+	}
+	return delta, math.Exp(spread) - 1
 }

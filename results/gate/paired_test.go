@@ -127,9 +127,10 @@ func TestPairedChange(t *testing.T) {
 	if math.Abs(delta-0.1) > 1e-9 || noise < 0.004 || noise > 0.008 {
 		t.Errorf("steady +10%%: delta %v, noise %v", delta, noise)
 	}
-	// Higher is better: the same log ratios (positive is worse) are a drop.
-	if delta, _ := pairedChange(d, "higher"); math.Abs(delta-(1/1.1-1)) > 1e-9 {
-		t.Errorf("higher is better: delta %v, want %v", delta, 1/1.1-1)
+	// Higher is better: the same log ratios (positive is worse) are a
+	// drop, and the noise is measured the same way down as up.
+	if delta, down := pairedChange(d, "higher"); math.Abs(delta-(1/1.1-1)) > 1e-9 || !near(math.Log(1-down), -math.Log(1+noise)) {
+		t.Errorf("higher is better: delta %v, want %v; noise %v down, %v up", delta, 1/1.1-1, down, noise)
 	}
 	// Pairs that scatter by ±30 % around a 4 % change: within the noise.
 	d = []float64{-0.3, -0.2, -0.1, 0.02, 0.03, 0.04, 0.05, 0.2, 0.3, 0.4, -0.25, 0.25}
