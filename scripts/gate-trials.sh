@@ -5,9 +5,10 @@
 #   A/A trials: the same build on both sides; every flag is a false alarm.
 #   Injected trials: head is the same commit built with -tags kbench_inject,
 #   which adds to epoll's Wait a spin of a fixed cost per event returned
-#   (impls/epoll/inject_on.go): 10 % of the collector's CPU per event,
-#   measured here first from the plain build's fan-in rows (scripts/gatecal).
-#   Every pass is a miss.
+#   (impls/epoll/inject_on.go): 10 % of the collector's CPU per event as
+#   this invocation measured it (scripts/gatecal over every A/A run, or
+#   over 5 runs of its own when there are no A/A trials). Every pass is a
+#   miss.
 #
 # usage: scripts/gate-trials.sh [--aa N] [--injected M] [--runs R]
 #            [--run-flags 'kbench run flags'] [--fraction F] [--keep DIR] [--quick]
@@ -46,28 +47,15 @@ if [ -n "$keep" ]; then mkdir -p "$keep"; fi
 echo "gate-trials: building (plain, calibration helper)" >&2
 (cd "$top" && "$go" build -o "$work/plain" ./cmd/kbench && "$go" build -o "$work/gatecal" ./scripts/gatecal)
 
-# The injected cost: a share of what an event costs the collector, here,
-# now, with the trials' own flags (gatecal: each row's least disturbed of
-# 5 runs).
-mkdir -p "$work/cal"
-for i in 1 2 3 4 5; do
-	# shellcheck disable=SC2086
-	"$work/plain" run $run_flags --out "$work/cal/$i" >/dev/null || [ $? -eq 1 ]
-	mv "$work/cal/$i"/*.json "$work/cal/run$i.json"
-done
-ns=$("$work/gatecal" -fraction "$fraction" "$work/cal")
-echo "gate-trials: building the injected head (+$ns ns per event in epoll's Wait)" >&2
-(cd "$top" && "$go" build -tags kbench_inject -ldflags "-X kbench/impls/epoll.injectNsPerEvent=$ns" -o "$work/inject" ./cmd/kbench)
-
 # trial KIND I HEAD_BIN: one gate run; prints its exit status.
 trial() {
 	local kind=$1 i=$2 head=$3 rc=0 t0 t1 log
 	log="$work/$kind-$i.log"
 	t0=$(date +%s)
 	GATE_BASE_BIN="$work/plain" GATE_HEAD_BIN="$head" RUNS="$runs" GATE_RUN="$run_flags" \
-		GATE_KEEP="${keep:+$keep/$kind-$i}" "$top/scripts/gate.sh" >"$log" 2>&1 || rc=$?
+		GATE_KEEP="$work/runs/$kind-$i" "$top/scripts/gate.sh" >"$log" 2>&1 || rc=$?
 	t1=$(date +%s)
-	if [ -n "$keep" ]; then cp "$log" "$keep/"; fi
+	if [ -n "$keep" ]; then cp "$log" "$keep/" && cp -r "$work/runs/$kind-$i" "$keep/"; fi
 	local verdict=pass
 	case $rc in 1) verdict=FLAGGED ;; 0) ;; *) verdict="UNUSABLE (exit $rc)" ;; esac
 	echo "gate-trials: $kind $i: $verdict ($((t1 - t0)) s): $(tail -n 1 "$log")" >&2
@@ -85,6 +73,25 @@ count() { # KIND N HEAD_BIN: prints "flagged unusable seconds"
 }
 
 read -r aa_flag aa_bad aa_s < <(count aa "$aa" "$work/plain")
+
+# The injected cost: a share of what an event costs the collector here,
+# now, with the trials' own flags: over every A/A run (both sides), or
+# over 5 runs made for it when there were none.
+cal=()
+if [ "$aa" -gt 0 ]; then
+	for d in "$work"/runs/aa-*/base "$work"/runs/aa-*/head; do cal+=("$d"); done
+else
+	mkdir -p "$work/cal"
+	for i in 1 2 3 4 5; do
+		# shellcheck disable=SC2086
+		"$work/plain" run $run_flags --out "$work/cal/$i" >/dev/null || [ $? -eq 1 ]
+		mv "$work/cal/$i"/*.json "$work/cal/run$i.json"
+	done
+	cal=("$work/cal")
+fi
+ns=$("$work/gatecal" -fraction "$fraction" "${cal[@]}")
+echo "gate-trials: building the injected head (+$ns ns per event in epoll's Wait)" >&2
+(cd "$top" && "$go" build -tags kbench_inject -ldflags "-X kbench/impls/epoll.injectNsPerEvent=$ns" -o "$work/inject" ./cmd/kbench)
 read -r inj_flag inj_bad inj_s < <(count injected "$inj" "$work/inject")
 per=$(((aa_s + inj_s) / (aa + inj > 0 ? aa + inj : 1)))
 cat <<EOT

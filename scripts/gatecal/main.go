@@ -1,11 +1,10 @@
 // Command gatecal prints the injected per-event cost scripts/gate-trials.sh
 // builds into epoll's Wait: a fraction (default 10 %) of the collector's
-// CPU per event in the given result files' epoll rows. Each row (variant)
-// counts with its least disturbed run, the one with the lowest median: on
-// a busy machine other work inflates a run's CPU per event (caches, the
-// sibling CPU), and the slowdown is to be 10 % of what the code costs, not
-// of what the neighbours add. The variants' figures are then reduced to
-// their median.
+// CPU per event in the given result files' epoll rows, as those runs
+// measured it: per row, the median of its runs' medians; then the median
+// over the rows. gate-trials.sh gives it every run of its A/A trials, so
+// the cost is what an event cost the collector over the same stretch of
+// time the injected trials then run in, busy or quiet.
 //
 //	go run ./scripts/gatecal [-backend epoll] [-metric consumer-cpu-ns/event] [-fraction 0.1] RESULT...
 //
@@ -37,7 +36,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "gatecal:", err)
 		os.Exit(2)
 	}
-	best := map[string]float64{} // per row: its least disturbed run's median
+	runs := map[string][]float64{} // per row: its runs' medians
 	for _, f := range files {
 		for i := range f.Results {
 			r := &f.Results[i]
@@ -46,15 +45,13 @@ func main() {
 			}
 			if s, ok := r.Summary(*metric); ok {
 				key := results.BenchName(r)
-				if b, seen := best[key]; !seen || s.Median < b {
-					best[key] = s.Median
-				}
+				runs[key] = append(runs[key], s.Median)
 			}
 		}
 	}
 	var meds []float64
-	for _, v := range best {
-		meds = append(meds, v)
+	for _, v := range runs {
+		meds = append(meds, results.Median(v))
 	}
 	if len(meds) == 0 {
 		fmt.Fprintf(os.Stderr, "gatecal: no measured %s row has %s\n", *backend, *metric)
@@ -62,7 +59,7 @@ func main() {
 	}
 	cost := results.Median(meds)
 	ns := max(1, int64(math.Round(*fraction*cost)))
-	fmt.Fprintf(os.Stderr, "gatecal: %s of %d %s rows, each its least disturbed of %d runs: median %.0f ns; %.0f%% of it: %d ns\n",
+	fmt.Fprintf(os.Stderr, "gatecal: %s of %d %s rows over %d runs: median %.0f ns; %.0f%% of it: %d ns\n",
 		*metric, len(meds), *backend, len(files), cost, *fraction*100, ns)
 	fmt.Println(ns)
 }
