@@ -12,9 +12,8 @@
 # A/A trials here). The coin makes the test over the pairs exact whatever
 # the machine does: with nothing changed, which run of a pair did worse is
 # then a fair coin too. A fixed order does not: with base first in the
-# first half and head first in the second, a load that rose during the
-# first half and fell during the second made head look 5 % slower in 11
-# of 12 pairs of an A/A trial.
+# first half and head first in the second, one A/A trial here showed head
+# 5 % slower in 11 of 12 pairs, and the gate failed it.
 #
 # Environment: RUNS (runs a side, default 12), GATE_RUN (flags for each
 # `kbench run`, default --workload=fanin), GATE_FLAGS (flags for
