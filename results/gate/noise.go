@@ -13,9 +13,9 @@ import (
 // one run (or pair) to the next by itself; the test may call it
 // significant, because more runs make any shift significant, or because
 // bursts of other work fell unevenly, but the gate does not fail on it.
-// Measured: in 28 A/A trials on a busy machine (paired, Holm), requiring a
-// change to exceed one pair's scatter left 1 flag where the test alone
-// gave 4, and kept every injected 10 % slowdown the test found.
+// Measured: over 28 kept A/A trials on a busy machine (paired, Holm),
+// requiring a change to exceed one pair's scatter left 1 flag where the
+// test alone gave 4, and kept both detections in 3 injected trials.
 
 // Noise is the scatter of one observation, relative to base's median: the
 // robust standard deviation (1.4826 × the median absolute deviation) of

@@ -12,9 +12,10 @@ import "strings"
 // measurement: in fan-in the producer fires a source only after its last
 // firing was collected, so a slower collector batches more events per
 // Wait and events/s barely moves (and on a busy machine it spreads by
-// 40–60 % between runs); a 10 % per-event slowdown injected into epoll's
-// Wait moved consumer-cpu-ns/event by +10–14 % with a 5–10 % between-run
-// spread, and events/s not at all (scripts/gate-trials.sh).
+// 40–60 % between runs); in a 10+10-run pilot, a 10 % per-event slowdown
+// injected into epoll's Wait (scripts/gate-trials.sh builds it) moved
+// consumer-cpu-ns/event by +10–14 % with a 5–10 % between-run spread,
+// and events/s not down at all.
 //
 // Names are stems: a metric measured at several points carries the point
 // after "@" (p99-ns@50%, events/s@1000, hops/s@cross) and every point of a
