@@ -17,8 +17,9 @@ help:
 	@echo "make quick    kbench run --impl=all --quick"
 	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
 	@echo "make plots    figures and report.html of the newest out/*.json (RESULT=file for another) in plots/<name>/"
-	@echo "make gate BASE=rev [RUNS=5] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
-	@echo "             build BASE and the working tree, run both RUNS times interleaved, kbench gate them"
+	@echo "make gate BASE=rev [RUNS=12] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
+	@echo "             build BASE and the working tree, run both RUNS times interleaved, kbench gate them;"
+	@echo "             exits with the gate's status: 0 pass, 1 fail, 2 unusable"
 	@echo "make vet | race | unit | fuzz | smoke   parts of make test"
 
 build:
@@ -76,9 +77,17 @@ plots: build
 
 # The regression gate: base and head built side by side, their runs
 # interleaved on this machine so that drift reaches both (scripts/gate.sh).
+# `make gate` exits with the gate's own status (0 pass, 1 fail, 2 unusable).
+# GNU make reports any failed recipe as 2, except in question mode (-q),
+# where a recipe's exit 1 stays make's exit 1; so when gate is the only
+# goal make runs in question mode, and the recipe is marked + (run even
+# then). RUNS, GATE_RUN and GATE_FLAGS pass through to the script.
+ifeq ($(MAKECMDGOALS),gate)
+MAKEFLAGS += -q
+endif
 BASE ?=
 gate:
-	@if [ -z "$(BASE)" ]; then echo "make gate BASE=<git revision>"; exit 2; fi
+	+@if [ -z "$(BASE)" ]; then echo "make gate BASE=<git revision>" >&2; exit 2; fi; \
 	GO=$(GO) scripts/gate.sh $(BASE)
 
 clean:

@@ -69,8 +69,7 @@ func compareTwo(base, head *Input) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, err
 	}
-	c := Comparison{Base: base.Label, Head: head.Label, Summary: rep.Summary(), Failed: rep.Failed(),
-		BaseOnly: len(rep.BaseOnly), HeadOnly: len(rep.HeadOnly)}
+	c := Comparison{Base: base.Label, Head: head.Label, Summary: rep.Summary(), Failed: rep.Failed()}
 	rows := func(f *results.File) map[string]*results.Result {
 		m := map[string]*results.Result{}
 		for i := range f.Results {
@@ -79,15 +78,25 @@ func compareTwo(base, head *Input) (Comparison, error) {
 		return m
 	}
 	br, hr := rows(base.File), rows(head.File)
+	for _, n := range rep.Notices {
+		switch {
+		case n.Kind == gate.HeadOnly:
+			c.HeadOnly++
+		case n.Kind == gate.Missing:
+			c.BaseOnly++
+		case n.Fails() && n.Row != "":
+			id := n.Row
+			if h := hr[n.Row]; h != nil {
+				id = h.ID()
+			}
+			c.Broken = append(c.Broken, string(n.Kind)+" "+id+": "+n.Note)
+		}
+	}
 	byWl := map[string]*WorkloadCmp{}
 	var order []string
 	for _, ch := range rep.Changes {
 		b, h := br[ch.Row], hr[ch.Row]
 		if h == nil {
-			continue
-		}
-		if ch.Verdict == gate.Broken {
-			c.Broken = append(c.Broken, h.ID()+": "+ch.Note)
 			continue
 		}
 		w := byWl[h.Workload]
@@ -122,7 +131,7 @@ func compareTwo(base, head *Input) (Comparison, error) {
 	for _, wl := range order {
 		c.Workloads = append(c.Workloads, *byWl[wl])
 	}
-	c.Reps = slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return ch.Verdict != gate.Broken && !ch.PerRun })
+	c.Reps = slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return !ch.PerRun })
 	c.AllTooFew = len(rep.Changes) > 0 && !slices.ContainsFunc(rep.Changes, func(ch gate.Change) bool { return ch.Verdict != gate.TooFew })
 	return c, nil
 }

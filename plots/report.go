@@ -151,7 +151,7 @@ Mann-Whitney U test per metric, significant at p &lt; 0.05; a regression is sign
 <table><tr><th>row</th><th>metric (better)</th><th>base</th><th>head</th><th>delta</th><th>range of delta</th><th>p</th><th>n</th><th>verdict</th></tr>
 {{range .}}<tr><td>{{.Row}}</td><td>{{.Metric}} ({{.Better}})</td><td>{{.Base}}</td><td>{{.Head}}</td><td>{{.Delta}}</td><td>{{.Range}}</td><td>{{.P}}</td><td>{{.N}}</td><td class="{{.Verdict}}">{{.Verdict}}</td></tr>
 {{end}}</table>{{else}}<p>No workload's headline metric changed significantly.</p>{{end}}
-{{if .Broken}}<p class="BROKEN">Broken in {{.Head}} (ok in {{.Base}}):</p><ul>{{range .Broken}}<li>{{.}}</li>{{end}}</ul>{{end}}
+{{if .Broken}}<p class="BROKEN">Rows that fail the gate in {{.Head}} (measured in {{.Base}}):</p><ul>{{range .Broken}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if or .BaseOnly .HeadOnly}}<p>{{.BaseOnly}} row(s) only in {{.Base}}, {{.HeadOnly}} only in {{.Head}}: not compared.</p>{{end}}
 {{end}}</section>{{end}}
 <section id="findings"><h2>Findings</h2>

@@ -43,7 +43,7 @@ mkdir -p "$out"
 out=$(cd "$out" && pwd)
 start=$(date +%s)
 
-GATE_OUT=$out GO=$go "$top/scripts/gate.sh" "$base_rev" | tee "$out/gate.txt"
+GATE_KEEP=$out GO=$go "$top/scripts/gate.sh" "$base_rev" | tee "$out/gate.txt"
 code=${PIPESTATUS[0]}
 echo "ci-gate: gate exit status $code after $(( $(date +%s) - start )) s" >&2
 

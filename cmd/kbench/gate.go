@@ -16,16 +16,31 @@ import (
 
 const gateUsage = `usage: kbench gate [flags] BASE HEAD
 
-BASE and HEAD are kbench result files (JSON) or directories of them, matched
-row by row. A metric regresses when the Mann-Whitney U test finds head
-different from base (p < alpha) and its median is worse, in the metric's own
-direction, by more than the threshold. A row ok in base and failed in head also
-fails the gate. With two or more runs on each side (make gate interleaves them)
-the test compares the runs' medians; with one run a side it compares that run's
-repetitions, which do not sample the drift between runs of a shared machine
-(verdicts then say "reps").
+BASE and HEAD are kbench result files (JSON) or directories of them, one file
+per run, matched row by row. Each workload's primary metrics gate (throughput,
+p99 latency and, in the closed fan-in loops, the collector's CPU per event);
+the other metrics are reported and never fail.
 
-Exit status: 0 no regression, 1 regression, 2 unusable input.
+A gating metric regresses when three things hold. It is significantly worse
+after Holm's correction across all gating comparisons (family-wise p < alpha,
+one-sided): when base and head runs alternated (make gate), by Wilcoxon's
+signed-rank test over the adjacent base/head pairs, so that bursts of other
+work reaching both runs of a pair cancel; otherwise by the Mann-Whitney U test
+(x/perf benchmath) on the runs' medians (on one run's repetitions with one run
+a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
+floor: the scatter of one observation, one pair's ratio or one run (1.4826 x
+the median absolute deviation), learned from these runs. Few runs cannot reject at all
+(3+3 runs: p >= 0.05; 6 pairs: p >= 0.016): such comparisons say "too few",
+and a gate none of whose comparisons could reject exits 2.
+
+Verdict lines that fail the gate: REGRESSION; BROKEN (ok in base, failed in
+head); SKIPPED (measured in base, skipped or n/a in head); MISSING (measured in
+base, absent from head); INCOMPLETE (an interrupted run on either side).
+Lines that warn: NOISY (a run disturbed by other work: left out of the
+comparison), UNSTABLE (compared), BASE FAILED, head only.
+
+Exit status: 0 pass, 1 fail, 2 unusable input (bad flags or files, unknown
+metric names, or a comparison that could never reject).
 
 flags:
 `
@@ -35,9 +50,11 @@ func gateCmd(stdout io.Writer, args []string) error {
 	fs := flag.NewFlagSet("gate", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	o := gate.DefaultOptions
-	fs.Float64Var(&o.Alpha, "alpha", o.Alpha, "significance level of the U test")
-	threshold := fs.Float64("threshold", o.Threshold*100, "percent: the smallest significant worsening of a median that fails the gate")
-	metrics := fs.String("metrics", "", "compare only these units, comma-separated (events/s,p99-ns); default: every unit with a direction")
+	fs.Float64Var(&o.Alpha, "alpha", o.Alpha, "family-wise significance level")
+	threshold := fs.Float64("threshold", o.Threshold*100, "percent: the smallest significant worsening of a median that fails the gate (the noise floor may raise it)")
+	metrics := fs.String("metrics", "primary", "gating metrics: primary, all, or names comma-separated (events/s,p99-ns); the others are reported only")
+	correction := fs.String("correction", string(o.Correction), "across the gating comparisons: holm (family-wise), bh (false discovery rate) or none")
+	fs.BoolVar(&o.Paired, "paired", o.Paired, "when base and head runs alternated, test each adjacent pair's ratio (signed-rank) instead of two unordered samples (U test)")
 	all := fs.Bool("all", false, "list every compared metric, not only the significant ones")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
@@ -52,8 +69,15 @@ func gateCmd(stdout io.Writer, args []string) error {
 		return usagef("gate: want two result sets, BASE and HEAD (got %d arguments)", fs.NArg())
 	}
 	o.Threshold = *threshold / 100
-	if *metrics != "" {
-		o.Metrics = strings.Split(*metrics, ",")
+	o.Correction = gate.Correction(*correction)
+	o.Metrics = nil
+	for _, m := range strings.Split(*metrics, ",") {
+		if m = strings.TrimSpace(m); m != "" {
+			o.Metrics = append(o.Metrics, m)
+		}
+	}
+	if len(o.Metrics) == 0 {
+		return usagef("gate: --metrics is empty (primary, all, or metric names)")
 	}
 	base, err := gate.Load([]string{fs.Arg(0)})
 	if err != nil {
@@ -69,47 +93,67 @@ func gateCmd(stdout io.Writer, args []string) error {
 	}
 	printGate(stdout, rep, *all)
 	if rep.Failed() {
-		return exitError{code: 1, msg: "gate: regression (" + rep.Summary() + ")"}
+		return exitError{code: 1, msg: "gate: FAIL (" + rep.Summary() + ")"}
+	}
+	if rep.Powerless != "" {
+		return usagef("gate: %s", rep.Powerless)
 	}
 	return nil
 }
 
 func printGate(w io.Writer, rep *gate.Report, all bool) {
 	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("row", "metric", "base", "head", "delta", "p", "n", "verdict")
+	t.Header("row", "metric", "base", "head", "delta", "floor", "p worse", "p adj", "n", "verdict")
 	shown := 0
 	for _, c := range rep.Changes {
-		if !all && (c.Verdict == gate.Same || c.Verdict == gate.TooFew) {
+		if !all && (c.Verdict == gate.Same || c.Verdict == gate.TooFew && !c.Gating) {
 			continue
 		}
 		shown++
-		if c.Verdict == gate.Broken {
-			t.Append(c.Row, "-", "ok", "failed", "-", "-", "-", string(c.Verdict)+": "+c.Note)
-			continue
-		}
-		delta := "-"
-		if !math.IsNaN(c.Delta) {
-			delta = fmt.Sprintf("%+.1f%%", c.Delta*100)
+		pct := func(x float64, sign string) string {
+			if math.IsNaN(x) {
+				return "-"
+			}
+			return fmt.Sprintf("%"+sign+".1f%%", x*100)
 		}
 		v := string(c.Verdict)
 		if c.Note != "" {
 			v += " (" + c.Note + ")"
 		}
+		// The n column also names the test: pairs are the signed-rank
+		// test's, runs and reps the U test's.
 		n := fmt.Sprintf("%d+%d runs", c.BaseN, c.HeadN)
-		if !c.PerRun {
+		switch {
+		case c.Pairs > 0:
+			n = fmt.Sprintf("%d pairs", c.Pairs)
+		case !c.PerRun:
 			n = fmt.Sprintf("%d+%d reps", c.BaseN, c.HeadN)
 		}
-		t.Append(c.Row, c.Metric+" ("+c.Better+")", table.Num(c.BaseMed), table.Num(c.HeadMed), delta,
-			fmt.Sprintf("%.3f", c.P), n, v)
+		metric := c.Metric + " (" + c.Better + ")"
+		padj := fmt.Sprintf("%.3g", c.PAdj)
+		if !c.Gating {
+			metric += " secondary"
+			padj = "-"
+		}
+		t.Append(c.Row, metric, table.Num(c.BaseMed), table.Num(c.HeadMed), pct(c.Delta, "+"), pct(c.Floor, ""),
+			fmt.Sprintf("%.3g", c.PWorse), padj, n, v)
 	}
 	if shown > 0 {
 		t.Render()
 	}
-	for _, r := range rep.BaseOnly {
-		fmt.Fprintln(w, "base only:", r)
+	for _, x := range rep.Notices {
+		effect := "warn"
+		if x.Fails() {
+			effect = "fail"
+		}
+		subject := x.Row
+		if subject == "" {
+			subject = "run"
+		}
+		fmt.Fprintf(w, "%s (%s): %s: %s\n", x.Kind, effect, subject, x.Note)
 	}
-	for _, r := range rep.HeadOnly {
-		fmt.Fprintln(w, "head only:", r)
+	if rep.Powerless != "" {
+		fmt.Fprintln(w, "NO POWER:", rep.Powerless)
 	}
 	fmt.Fprintln(w, "gate:", rep.Summary())
 }

@@ -418,52 +418,52 @@ func TestConcurrentRunsClaimNames(t *testing.T) {
 }
 
 // A second SIGINT or SIGTERM ends a run at once, while the first is still
-// being handled (the row in progress is an hour long); the status is the
-// signal's, 130 or 143. A single SIGTERM ends with 143 too.
+// being handled; the status is the signal's, 130 or 143. The first stops an
+// hour-long row within milliseconds and saves what finished, so the second
+// is sent as soon as the first is acknowledged: the attempt counts when the
+// second found the first still being handled (the process then dies of the
+// signal, the kernel's default action once the first has been taken).
+// Either way the status must be the signal's.
 func TestSecondSignalEndsAtOnce(t *testing.T) {
 	bin := kbenchBinary(t)
 	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(bin, "run", "--impl=epoll/lt", "--workload=fanin", "--duration=1h", "--no-files")
-			var stderr syncBuffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
+			hit := false
+			for attempt := 0; attempt < 10 && !hit; attempt++ {
+				cmd := exec.Command(bin, "run", "--impl=epoll/lt", "--workload=fanin", "--duration=1h", "--no-files")
+				var stderr syncBuffer
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				done := make(chan error, 1)
+				go func() { done <- cmd.Wait() }()
+				time.Sleep(500 * time.Millisecond)
+				cmd.Process.Signal(sig)
+				deadline := time.Now().Add(2 * time.Second)
+				for !strings.Contains(stderr.String(), "again to exit at once") && time.Now().Before(deadline) {
+					time.Sleep(time.Millisecond)
+				}
+				cmd.Process.Signal(sig)
+				select {
+				case <-done:
+				case <-time.After(5 * time.Second):
+					cmd.Process.Kill()
+					t.Fatalf("still running 5 s after the second %v", sig)
+				}
+				ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+				code := ws.ExitStatus()
+				if ws.Signaled() {
+					code = 128 + int(ws.Signal())
+					hit = true
+				}
+				if code != 128+int(sig) {
+					t.Fatalf("status %v (%d), want %d; stderr %q", ws, code, 128+int(sig), stderr.String())
+				}
 			}
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			defer cmd.Process.Kill()
-			time.Sleep(500 * time.Millisecond)
-			cmd.Process.Signal(sig)
-			// The first is acknowledged; the run goes on with its hour-long row.
-			deadline := time.Now().Add(2 * time.Second)
-			for !strings.Contains(stderr.String(), "again to exit at once") && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
+			if !hit {
+				t.Errorf("in 10 attempts the second %v never arrived while the first was handled", sig)
 			}
-			if !strings.Contains(stderr.String(), "again to exit at once") {
-				t.Logf("first %v not acknowledged in 2 s; stderr %q", sig, stderr.String())
-			}
-			select {
-			case <-done:
-				t.Fatalf("the first %v alone ended the hour-long row", sig)
-			default:
-			}
-			start := time.Now()
-			cmd.Process.Signal(sig)
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatalf("still running 5 s after the second %v", sig)
-			}
-			ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
-			code := ws.ExitStatus()
-			if ws.Signaled() {
-				code = 128 + int(ws.Signal())
-			}
-			if code != 128+int(sig) {
-				t.Errorf("status %v (%d), want %d", ws, code, 128+int(sig))
-			}
-			t.Logf("second %v: ended after %v", sig, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

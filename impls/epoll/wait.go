@@ -78,6 +78,7 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 			}
 			got++
 		}
+		injectSlowdown(k) // a no-op unless built with -tags kbench_inject (inject_on.go)
 		if got >= min || woke || wait == 0 || got == len(events) {
 			return got, nil
 		}

@@ -3,6 +3,7 @@ package gate
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"kbench/results"
@@ -17,7 +18,7 @@ func file(status results.Status, evs []float64, ns float64) *results.File {
 	for i, v := range evs {
 		r.Samples = append(r.Samples, results.Sample{Rep: i, Values: map[string]float64{"events/s": v, "consumer-cpu-ns/event": ns + float64(i)}})
 	}
-	return &results.File{Schema: results.Schema, Results: []results.Result{r}}
+	return &results.File{Schema: results.Schema, Complete: true, Results: []results.Result{r}}
 }
 
 // runs makes n runs whose repetitions centre on base*(1+k*spread) for run k.
@@ -28,6 +29,17 @@ func runs(n int, base, spread, ns float64) []*results.File {
 		fs = append(fs, file(results.StatusOK, []float64{c * 0.99, c, c * 1.01, c * 0.995, c * 1.005, c}, ns))
 	}
 	return fs
+}
+
+func notice(t *testing.T, rep *Report, kind NoticeKind) Notice {
+	t.Helper()
+	for _, n := range rep.Notices {
+		if n.Kind == kind {
+			return n
+		}
+	}
+	t.Fatalf("no %s notice in %+v", kind, rep.Notices)
+	return Notice{}
 }
 
 func find(t *testing.T, rep *Report, metric string) Change {
@@ -107,8 +119,9 @@ func TestBrokenRowFails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !rep.Failed() || rep.Changes[0].Verdict != Broken || rep.Changes[0].Note != "3 lost" {
-		t.Errorf("a row that lost events in head: %+v", rep.Changes)
+	n := notice(t, rep, Broken)
+	if !rep.Failed() || !n.Fails() || !strings.Contains(n.Note, "3 lost") || !strings.Contains(n.Note, "1 ok, 1 failed") {
+		t.Errorf("a row that lost events in head: %+v", rep.Notices)
 	}
 }
 
@@ -130,8 +143,16 @@ func TestMetricsFilter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rep.Failed() || len(rep.Changes) != 1 {
-		t.Errorf("only cpu ns/event, which did not move: %+v", rep.Changes)
+	if rep.Failed() || rep.Gating != 1 {
+		t.Errorf("only cpu ns/event gates, and it did not move: %+v", rep.Changes)
+	}
+	// events/s halved: reported, not gating.
+	if c := find(t, rep, "events/s"); c.Gating || c.Verdict != Worse || c.Note != "not gating" {
+		t.Errorf("events/s: %+v", c)
+	}
+	o.Metrics = []string{"all"}
+	if rep, _ := Compare(runs(6, 1e6, 0.02, 800), runs(6, 0.5e6, 0.02, 800), o); !rep.Failed() || rep.Gating != 2 {
+		t.Errorf("--metrics=all: %d gating, failed %v", rep.Gating, rep.Failed())
 	}
 }
 
