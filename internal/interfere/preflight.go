@@ -94,7 +94,8 @@ func (src source) preflight(ctx context.Context, cpus []int, window time.Duratio
 
 // Line is the one-line message for a pre-flight look, naming the busiest
 // processes: "CPUs 0,1 are busy: 97% used by other processes (pid 1234
-// stress 95%, pid 99 kworker/0:1 2%)".
+// stress 95%, pid 99 kworker/0:1 2%)", and the steal when there is any
+// ("…, 3% of it stolen by the hypervisor").
 func Line(p results.Preflight) string {
 	var b strings.Builder
 	state := "busy"
@@ -110,9 +111,6 @@ func Line(p results.Preflight) string {
 		subject = "CPU " + cs[0] + " is"
 	}
 	fmt.Fprintf(&b, "%s %s: %s used by other processes", subject, state, pct(p.Share))
-	if p.Steal >= 0.005 {
-		fmt.Fprintf(&b, " (%s stolen by the hypervisor)", pct(p.Steal))
-	}
 	if len(p.Procs) > 0 {
 		b.WriteString(" (")
 		for i, u := range p.Procs {
@@ -122,6 +120,9 @@ func Line(p results.Preflight) string {
 			fmt.Fprintf(&b, "pid %d %s %s", u.PID, u.Command, pct(u.Share))
 		}
 		b.WriteString(")")
+	}
+	if p.Steal >= 0.005 {
+		fmt.Fprintf(&b, ", %s of it stolen by the hypervisor", pct(p.Steal))
 	}
 	return b.String()
 }
