@@ -29,8 +29,11 @@ const (
 // when that share is under threshold and no single process used more than
 // threshold of one CPU. A process's share is its CPU time over the window,
 // all threads, wherever it ran (of one CPU, so a process can exceed 100 %
-// on several CPUs); a process born inside the window counts from zero. The
-// ticks make a process's share good to 10 ms over the window (1 % of 1 s).
+// on several CPUs); a process born inside the window counts from zero, and
+// one that ended inside it is not named (its time is still in the share,
+// which is why the named shares can sum to less: a parallel build's
+// short-lived compilers). The ticks make a process's share good to 10 ms
+// over the window (1 % of 1 s).
 func Preflight(ctx context.Context, cpus []int, window time.Duration, threshold float64) (results.Preflight, error) {
 	return sys.preflight(ctx, cpus, window, threshold)
 }
