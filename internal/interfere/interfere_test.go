@@ -289,7 +289,7 @@ func TestLine(t *testing.T) {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 	p = results.Preflight{CPUs: []int{3}, Share: 0.004, Steal: 0.03, Quiet: true}
-	if got, want := Line(p), "CPU 3 is quiet: 0% used by other processes (3% stolen by the hypervisor)"; got != want {
+	if got, want := Line(p), "CPU 3 is quiet: 0% used by other processes, 3% of it stolen by the hypervisor"; got != want {
 		t.Errorf("got  %q\nwant %q", got, want)
 	}
 }

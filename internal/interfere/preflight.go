@@ -29,8 +29,11 @@ const (
 // when that share is under threshold and no single process used more than
 // threshold of one CPU. A process's share is its CPU time over the window,
 // all threads, wherever it ran (of one CPU, so a process can exceed 100 %
-// on several CPUs); a process born inside the window counts from zero. The
-// ticks make a process's share good to 10 ms over the window (1 % of 1 s).
+// on several CPUs); a process born inside the window counts from zero, and
+// one that ended inside it is not named (its time is still in the share,
+// which is why the named shares can sum to less: a parallel build's
+// short-lived compilers). The ticks make a process's share good to 10 ms
+// over the window (1 % of 1 s).
 func Preflight(ctx context.Context, cpus []int, window time.Duration, threshold float64) (results.Preflight, error) {
 	return sys.preflight(ctx, cpus, window, threshold)
 }
@@ -94,7 +97,8 @@ func (src source) preflight(ctx context.Context, cpus []int, window time.Duratio
 
 // Line is the one-line message for a pre-flight look, naming the busiest
 // processes: "CPUs 0,1 are busy: 97% used by other processes (pid 1234
-// stress 95%, pid 99 kworker/0:1 2%)".
+// stress 95%, pid 99 kworker/0:1 2%)", and the steal when there is any
+// ("…, 3% of it stolen by the hypervisor").
 func Line(p results.Preflight) string {
 	var b strings.Builder
 	state := "busy"
@@ -110,9 +114,6 @@ func Line(p results.Preflight) string {
 		subject = "CPU " + cs[0] + " is"
 	}
 	fmt.Fprintf(&b, "%s %s: %s used by other processes", subject, state, pct(p.Share))
-	if p.Steal >= 0.005 {
-		fmt.Fprintf(&b, " (%s stolen by the hypervisor)", pct(p.Steal))
-	}
 	if len(p.Procs) > 0 {
 		b.WriteString(" (")
 		for i, u := range p.Procs {
@@ -122,6 +123,9 @@ func Line(p results.Preflight) string {
 			fmt.Fprintf(&b, "pid %d %s %s", u.PID, u.Command, pct(u.Share))
 		}
 		b.WriteString(")")
+	}
+	if p.Steal >= 0.005 {
+		fmt.Fprintf(&b, ", %s of it stolen by the hypervisor", pct(p.Steal))
 	}
 	return b.String()
 }
