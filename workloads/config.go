@@ -30,11 +30,11 @@ type Config struct {
 	// to its waiters round-robin (herd); ConsumerCPU is the first. Empty:
 	// ConsumerCPU alone.
 	CollectorCPUs []int
-	Duration    time.Duration // per repetition
-	Warmup      time.Duration // one discarded repetition of this length
-	Reps        int
-	Wait        string
-	Quick       bool
+	Duration      time.Duration // per repetition
+	Warmup        time.Duration // one discarded repetition of this length
+	Reps          int
+	Wait          string
+	Quick         bool
 	// Params override workload parameters by name (sources=64).
 	Params map[string]int
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -112,6 +113,8 @@ type herdRow struct {
 	v      notify.Variant
 	arr    herdArr
 	W      int
+	S      int  // eventfds, or listening sockets (accept)
+	accept bool // the accept herd's row
 	res    results.Result
 	closed bool
 }
@@ -131,6 +134,12 @@ var herdUnits = append([]results.Unit{
 }, percentileUnits("", "")...)
 
 func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
+	return runHerdRows(ctx, cfg, variants, Herd)
+}
+
+// runHerdRows runs herd's or the accept herd's rows (wl says which), in
+// rounds: each round runs one trial of every open row, in a shuffled order.
+func runHerdRows(ctx context.Context, cfg Config, variants []notify.Variant, wl Workload) []results.Result {
 	if variants == nil {
 		for _, v := range all.Variants() {
 			for _, id := range herdDefault {
@@ -140,9 +149,9 @@ func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []resul
 			}
 		}
 	}
-	maxW := cfg.param(Herd, "waiters")
-	S := cfg.param(Herd, "sources")
-	batch := cfg.param(Herd, "batch")
+	accept := wl.Name == Accept.Name
+	maxW := cfg.param(wl, "waiters")
+	batch := cfg.param(wl, "batch")
 	collectors := cfg.Collectors()
 	var rows []*herdRow
 	for _, v := range variants {
@@ -151,7 +160,18 @@ func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []resul
 				if W == 1 && a.kind != "sharded" {
 					continue // one waiter: every arrangement is the same
 				}
-				rows = append(rows, newHerdRow(cfg, v, a, W, S, batch, collectors))
+				S := 0
+				switch {
+				case !accept:
+					S = cfg.param(Herd, "sources")
+				case a.kind == "sharded":
+					S, a.name = W, "reuseport" // a listener per waiter
+				default:
+					S = 1 // the one listening socket
+				}
+				r := newHerdRow(cfg, wl, v, a, W, S, batch, collectors)
+				r.accept = accept
+				rows = append(rows, r)
 			}
 		}
 	}
@@ -162,7 +182,7 @@ func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []resul
 			if r.closed || ctx.Err() != nil {
 				continue
 			}
-			out := herdTrial(ctx, r, cfg, S, batch)
+			out := herdTrial(ctx, r, cfg, r.S, batch)
 			for _, s := range out.Samples {
 				s.Rep = rep
 				r.res.Samples = append(r.res.Samples, s)
@@ -187,9 +207,9 @@ func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []resul
 	return res
 }
 
-func newHerdRow(cfg Config, v notify.Variant, a herdArr, W, S, batch int, collectors []int) *herdRow {
+func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batch int, collectors []int) *herdRow {
 	name := fmt.Sprintf("%s %s W%d", v.Name, a.name, W)
-	res := results.Result{Workload: "herd", Backend: v.Backend, Variant: name, Units: herdUnits}
+	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: name, Units: herdUnits}
 	res.Params = cfg.baseParams(v)
 	res.Params["wait"] = WaitBlock
 	res.Params["trials"] = "independent"
@@ -197,7 +217,7 @@ func newHerdRow(cfg Config, v notify.Variant, a herdArr, W, S, batch int, collec
 	res.Params["waiters"] = strconv.Itoa(W)
 	res.Params["sources"] = strconv.Itoa(S)
 	res.Params["batch"] = strconv.Itoa(batch)
-	res.Params["interval_us"] = strconv.Itoa(cfg.param(Herd, "interval_us"))
+	res.Params["interval_us"] = strconv.Itoa(cfg.param(wl, "interval_us"))
 	var cs []string
 	distinct := map[int]bool{}
 	for w := 0; w < W && w < len(collectors); w++ {
@@ -215,9 +235,12 @@ func newHerdRow(cfg Config, v notify.Variant, a herdArr, W, S, batch int, collec
 	if a.option != "" {
 		res.Params[a.option] = "1"
 	}
-	r := &herdRow{v: v, arr: a, W: W, res: res}
-	res.Units = herdUnits
-	return r
+	if wl.Name == Accept.Name {
+		res.Units = append(slices.Clip(herdUnits), results.Unit{Name: "connect-resets", Better: "lower"})
+		res.Params["listeners"] = strconv.Itoa(S)
+		delete(res.Params, "sources")
+	}
+	return &herdRow{v: v, arr: a, W: W, S: S, res: res}
 }
 
 // herdTimeout bounds each Wait, so that a waiter no firing reaches (the
@@ -273,6 +296,7 @@ type herdState struct {
 	// that no firing is mistaken for a leftover.
 	started   chan struct{}
 	collected atomic.Uint64 // firings taken by all waiters; added once per Wait that took any
+	acc       *acceptSrc    // the accept herd's connections (herd_accept.go); nil: eventfd firings
 }
 
 // herdWaiter is one waiting thread and its counts for a repetition, which
@@ -286,7 +310,9 @@ type herdWaiter struct {
 	w      notify.Waiter
 	srcs   []int // source indexes it registers (own instance)
 	events []notify.Event
-	buf    [8]byte // its eventfd read buffer
+	buf    [8]byte               // its eventfd read buffer
+	sa     unix.RawSockaddrInet4 // accept4's peer address (the accept herd)
+	salen  uint32
 
 	led                             ledger
 	hist                            *hdrhistogram.Histogram
@@ -304,6 +330,15 @@ func (w *herdWaiter) take(fd int) uint64 {
 		return 0
 	}
 	return binary.NativeEndian.Uint64(w.buf[:])
+}
+
+// rearm re-enables a oneshot source on the waiter's own instance.
+func (w *herdWaiter) rearm(h *herdState, i int) {
+	if h.trig == notify.Oneshot && w.own {
+		if err := w.n.Modify(h.src.fds[i], uint64(i), notify.Readable, notify.Oneshot); err != nil {
+			w.err = fmt.Errorf("waiter %d: re-arm source %d: %w", w.id, i, err)
+		}
+	}
 }
 
 // rep collects until the coordinator says stop. It allocates nothing.
@@ -349,6 +384,16 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 				continue
 			}
 			i := int(e.Token)
+			if h.acc != nil {
+				// A listener: accept what is queued (accepts, below).
+				n := w.accepts(h, h.src.fds[i])
+				if n == 0 {
+					w.stale++
+				}
+				took += n
+				w.rearm(h, i)
+				continue
+			}
 			seq := w.take(h.src.fds[i])
 			if seq == 0 {
 				w.stale++
@@ -362,11 +407,7 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 				w.last = now
 				took++
 			}
-			if h.trig == notify.Oneshot && w.own {
-				if err := w.n.Modify(h.src.fds[i], uint64(i), notify.Readable, notify.Oneshot); err != nil {
-					w.err = fmt.Errorf("waiter %d: re-arm source %d: %w", w.id, i, err)
-				}
-			}
+			w.rearm(h, i)
 			if seq != 0 {
 				// Pairs with the producer's Load: the firing is taken.
 				h.src.busy[i].v.Store(0)
@@ -468,16 +509,26 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	W, v := r.W, r.v
 	switch {
 	case v.Sources != notify.SourceFD:
-		return notApplicable(res, "herd's sources are eventfds that several instances watch; this variant registers user sources (see its fd row)")
+		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
 	case r.arr.kind == "sharded" && S < W:
 		return notApplicable(res, fmt.Sprintf("sharded needs a source per waiter: sources=%d < waiters=%d", S, W))
 	}
-	src, err := newHerdSrc(S)
+	var src *herdSrc
+	var acc *acceptSrc
+	var err error
+	if r.accept {
+		acc, err = newAcceptSrc(S, r.arr.kind == "sharded")
+		if err == nil {
+			src = &acc.herdSrc
+		}
+	} else {
+		src, err = newHerdSrc(S)
+	}
 	if err != nil {
 		return fail(res, err)
 	}
 	defer src.close()
-	h := &herdState{src: src, trig: v.Trigger, started: make(chan struct{}, W)}
+	h := &herdState{src: src, trig: v.Trigger, started: make(chan struct{}, W), acc: acc}
 
 	opts := cfg.options(v, S)
 	if r.arr.option != "" {
@@ -568,7 +619,11 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	prodOrders := make(chan time.Duration)
 	prodReports := make(chan repReport, 1)
 	var prodStop atomic.Bool
-	go herdProducer(cfg.ProducerCPU, src, time.Duration(cfg.param(Herd, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	if acc != nil {
+		go acceptProducer(cfg.ProducerCPU, acc, time.Duration(cfg.param(Accept, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	} else {
+		go herdProducer(cfg.ProducerCPU, src, time.Duration(cfg.param(Herd, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	}
 	defer close(prodOrders)
 
 	for rep := -1; rep < 1; rep++ { // rep -1 is the warm-up
@@ -785,6 +840,9 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	s.Values["waiter-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
 	s.Values["total-cpu-ns/event"] = float64(total) / ev
 	putPercentiles(s.Values, hist, "", "")
+	if h.acc != nil {
+		s.Values["connect-resets"] = float64(h.acc.resets.Swap(0))
+	}
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package workloads
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"kbench/impls/all"
@@ -146,5 +147,40 @@ func TestHerdBadWaiters(t *testing.T) {
 	}
 	if err := CheckParams(map[string]int{"waiters": 8}, []Workload{Herd}, nil); err != nil {
 		t.Errorf("waiters=8: %v", err)
+	}
+}
+
+// TestAcceptRows: the accept herd's rows, every connection accepted once
+// (or the row fails), and the reuseport baseline in place of sharded.
+func TestAcceptRows(t *testing.T) {
+	cfg := herdCfg()
+	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
+	got := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Accept))
+	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
+		"epoll/et reuseport W2", "kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2"} {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("no row %s", name)
+			continue
+		}
+		if r.Status != results.StatusOK {
+			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
+			continue
+		}
+		gen, col, lost, dup := r.Totals()
+		if gen == 0 || gen != col || lost != 0 || dup != 0 {
+			t.Errorf("%s: generated %d accepted %d lost %d dup %d", name, gen, col, lost, dup)
+		}
+		if want := map[bool]string{true: "2", false: "1"}[strings.Contains(name, "reuseport W2")]; r.Params["listeners"] != want {
+			t.Errorf("%s: listeners %q, want %s", name, r.Params["listeners"], want)
+		}
+	}
+	if r := got["kevent/syscall-fd shared W2"]; r.Status != results.StatusNA {
+		t.Errorf("kevent shared: %s, want n/a", r.Status)
+	}
+	// kevent's first waker: the first queue's kevent on the listener's
+	// storage is the only one readied.
+	if f := herdValue(t, got["kevent/syscall-fd repl W2"], "fairness"); f != 0 {
+		t.Errorf("kevent first waker: fairness %v, want 0", f)
 	}
 }

@@ -22,4 +22,8 @@ func init() {
 		{"cpu ns/ev", "total-cpu-ns/event", false},
 	}
 	Narrow["herd"] = []string{"events/s", "wasted/event", "csw/event", "fairness", "p99-ns"}
+	// The accept herd's rows have the same metrics, a connection for an
+	// event, and the connects the loopback answered with a reset.
+	Columns["accept"] = append(append([]Column(nil), Columns["herd"]...), Column{"resets", "connect-resets", false})
+	Narrow["accept"] = Narrow["herd"]
 }
