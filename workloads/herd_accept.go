@@ -64,7 +64,7 @@ const acceptBacklog = 4096
 type acceptSrc struct {
 	herdSrc
 	port   int
-	resets atomic.Uint64 // connects answered with a reset, not counted as connections
+	resets atomic.Uint64 // connects answered with a reset (still numbered: the ledger judges)
 	seqs   []atomic.Uint64
 	stamps []atomic.Int64
 }
@@ -156,13 +156,24 @@ func (w *herdWaiter) accepts(h *herdState, lfd int) uint64 {
 }
 
 // acceptClient is a connection the producer opened and has not closed.
-type acceptClient struct{ fd, port int }
+type acceptClient struct {
+	fd, port int
+	opened   int64 // clock.Now at connect
+}
+
+// acceptHold is how long the producer keeps a client open at least, so
+// that its port is not bound again while a packet of the old connection
+// may be in flight: the server's reset, sent when the waiter closed its
+// end, may wait for a busy CPU's softirq, and met a new connection from
+// the same port (the same four-tuple, an ISN close to the last one) as a
+// reset of its handshake.
+const acceptHold = 50 * time.Millisecond
 
 // acceptProducer opens a connection to the listeners' port, then sleeps
 // interval, for each order's duration. Each connection's client port is
 // bound first, so its number and time are in place before the connect;
 // a client is closed once its connection has been accepted (its number is
-// 0 again), the rest when the trial ends.
+// 0 again) and acceptHold has passed, the rest when the trial ends.
 func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-chan time.Duration, reports chan<- repReport, stop *atomic.Bool) {
 	unpin, err := cpu.Pin(cpuID)
 	if err != nil {
@@ -186,27 +197,23 @@ func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-
 		var ferr error
 		deadline := clock.Now() + int64(d)
 		for clock.Now() < deadline && !stop.Load() {
-			for len(pending) > 0 && acc.seqs[pending[0].port].Load() == 0 {
+			for len(pending) > 0 && acc.seqs[pending[0].port].Load() == 0 && clock.Now()-pending[0].opened > int64(acceptHold) {
 				unix.Close(pending[0].fd)
 				pending = pending[1:]
 			}
 			c, err := acceptDial(acc, server, seq+1)
-			switch {
-			case errors.Is(err, unix.ECONNRESET):
-				// Seen now and then on this loopback: the handshake was
-				// answered with a reset and no connection was queued
-				// (an unnumbered one accepted later would count as a
-				// duplicate). Counted, not fired.
+			if errors.Is(err, unix.ECONNRESET) {
+				// The connection may still have been queued: it stays
+				// numbered, and the ledger says whether it was accepted.
 				acc.resets.Add(1)
-			case err != nil:
-				ferr = err
-			default:
-				seq++
-				pending = append(pending, c)
+				err = nil
 			}
-			if ferr != nil {
+			if err != nil {
+				ferr = err
 				break
 			}
+			seq++
+			pending = append(pending, c)
 			unix.Nanosleep(&ts, nil)
 		}
 		after, _ := rusage.Thread()
@@ -239,9 +246,13 @@ func acceptDial(acc *acceptSrc, server *unix.SockaddrInet4, seq uint64) (acceptC
 	port := sa.(*unix.SockaddrInet4).Port
 	acc.stamps[port].Store(clock.Now())
 	acc.seqs[port].Store(seq) // pairs with the acceptor's Swap
+	c := acceptClient{fd: fd, port: port, opened: clock.Now()}
 	if err := unix.Connect(fd, server); err != nil {
+		if errors.Is(err, unix.ECONNRESET) {
+			return c, fmt.Errorf("client connect: %w", err)
+		}
 		acc.seqs[port].Store(0)
 		return fail("connect", err)
 	}
-	return acceptClient{fd: fd, port: port}, nil
+	return c, nil
 }
