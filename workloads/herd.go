@@ -657,6 +657,13 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	return res
 }
 
+// herdNoShare says why a backend's instance has one waiter.
+var herdNoShare = map[string]string{
+	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock",
+	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
+	"kevent":  "one collector per queue (the futex waiter flag is one thread's)",
+}
+
 // herdOpenShared opens the one instance all waiters block on and
 // registers every source, or returns the row's verdict: n/a for a backend
 // that allows one waiter per instance, and for oneshot sources, whose
@@ -675,7 +682,11 @@ func herdOpenShared(res results.Result, open func() (notify.Notifier, error), v 
 	}
 	if _, ok := n.(notify.SharedWaiter); !ok {
 		n.Close()
-		r := notApplicable(res, v.Backend+" lets one thread wait on an instance (no notify.SharedWaiter); its W waiters are the replicated and sharded rows")
+		why := herdNoShare[v.Backend]
+		if why == "" {
+			why = "one waiter per instance"
+		}
+		r := notApplicable(res, v.Backend+": "+why+" (no notify.SharedWaiter); its several-waiter rows are replicated and sharded")
 		return nil, &r
 	}
 	if v.Trigger == notify.Oneshot {

@@ -102,8 +102,8 @@ func TestHerdRows(t *testing.T) {
 // TestHerdWakePolicies: what each policy must show whatever the machine.
 // kevent's first waker readies the first queue's edge kevent only, so the
 // second waiter takes nothing (fairness 0) and no copy is stale; with
-// WAKEUP_ALL every queue gets a copy of every firing (copies/event 2 with
-// two waiters, one of them stale). Plain epoll instances are all woken,
+// WAKEUP_ALL every queue's kevent is readied by a firing (copies, some of
+// them stale). Plain epoll instances are all woken,
 // but epoll_wait re-polls the eventfd and drops a drained one, so the
 // loser's wake-up shows in its context switches, not in its returns.
 func TestHerdWakePolicies(t *testing.T) {
@@ -118,11 +118,17 @@ func TestHerdWakePolicies(t *testing.T) {
 	if c := herdValue(t, first, "copies/event"); c != 1 {
 		t.Errorf("first waker: copies/event %v, want 1", c)
 	}
-	if c := herdValue(t, every, "copies/event"); c < 1.9 || c > 2 {
-		t.Errorf("WAKEUP_ALL: copies/event %v, want 2 (every queue gets each firing)", c)
+	// A kevent already on its queue's ready list is not queued again, so
+	// a slow waiter gets fewer than one copy per firing: more than one
+	// copy in all, and stale ones, is what first-waker cannot give.
+	if c := herdValue(t, every, "copies/event"); c <= 1 || c > 2 {
+		t.Errorf("WAKEUP_ALL: copies/event %v, want more than 1, at most 2", c)
 	}
-	if s := herdValue(t, every, "stale/event"); s < 0.9 {
-		t.Errorf("WAKEUP_ALL: stale/event %v, want about 1", s)
+	if s := herdValue(t, every, "stale/event"); s <= 0 {
+		t.Errorf("WAKEUP_ALL: stale/event %v, want some", s)
+	}
+	if s := herdValue(t, first, "stale/event"); s != 0 {
+		t.Errorf("first waker: stale/event %v, want 0", s)
 	}
 }
 
