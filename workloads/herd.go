@@ -851,6 +851,13 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	s.Values["waiter-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
 	s.Values["total-cpu-ns/event"] = float64(total) / ev
 	putPercentiles(s.Values, hist, "", "")
+	if hist.TotalCount() > 0 {
+		enc, err := encodeHist(hist)
+		if err != nil {
+			return results.Sample{}, err
+		}
+		s.Histograms = map[string]string{"latency-ns": enc} // fire (or connect) to take
+	}
 	if h.acc != nil {
 		s.Values["connect-resets"] = float64(h.acc.resets.Swap(0))
 	}

@@ -96,6 +96,9 @@ func TestHerdRows(t *testing.T) {
 		for _, m := range []string{"events/s", "wasted/event", "csw/event", "p50-ns", "p99-ns", "fairness", "total-cpu-ns/event"} {
 			herdValue(t, r, m)
 		}
+		if h := decodeHist(t, r.Samples[0].Histograms["latency-ns"]); h.TotalCount() != int64(col) {
+			t.Errorf("%s: latency histogram holds %d values, want one per firing (%d)", name, h.TotalCount(), col)
+		}
 	}
 }
 
