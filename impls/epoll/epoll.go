@@ -252,7 +252,10 @@ func (n *Notifier) wake() error {
 	return nil
 }
 
-// Close wakes any waiter, waits for it to leave, then closes the fds.
+// Close wakes any waiter, waits for it to leave, then closes the fds. With
+// several Waiters blocked, the one write wakes them all: a Wait that finds
+// the gate closed returns without draining the wake eventfd, which stays
+// ready, level-triggered, for the next exclusive waiter.
 func (n *Notifier) Close() error {
 	if !n.gate.Close() {
 		return notify.ErrClosed
