@@ -22,6 +22,15 @@
 // to the goroutine that collects (the one exception, UserSources.Fire, is the
 // producer's and is documented there).
 //
+// Several waiters. By default one goroutine collects from an instance. A
+// backend on whose instance several goroutines may block at once
+// implements SharedWaiter (waiters.go): NewWaiter hands each one a Wait of
+// its own, and WakePolicy says which of them a firing wakes — one
+// (WakeOne: epoll_wait's exclusive wait queue) or all (WakeAll). Policies
+// between instances watching one source are the backend's registration
+// options (epoll's exclusive=1 for EPOLLEXCLUSIVE, kevent's wakeup_all on
+// queues of one Kernel), documented in its package.
+//
 // Sources are registered with an Interest (a non-empty set of Readable and
 // Writable), a Trigger and a 64-bit token. The token comes back in every
 // Event for that source and is never interpreted: backends carry it in the

@@ -26,13 +26,25 @@ type Config struct {
 	// fd hook, io_uring's SQPOLL thread); -1: unpinned.
 	HelperCPU   int
 	ConsumerCPU int
-	Duration    time.Duration // per repetition
-	Warmup      time.Duration // one discarded repetition of this length
-	Reps        int
-	Wait        string
-	Quick       bool
+	// CollectorCPUs are the CPUs of a workload's collecting threads, given
+	// to its waiters round-robin (herd); ConsumerCPU is the first. Empty:
+	// ConsumerCPU alone.
+	CollectorCPUs []int
+	Duration      time.Duration // per repetition
+	Warmup        time.Duration // one discarded repetition of this length
+	Reps          int
+	Wait          string
+	Quick         bool
 	// Params override workload parameters by name (sources=64).
 	Params map[string]int
+}
+
+// Collectors is CollectorCPUs, or ConsumerCPU alone when it is empty.
+func (c Config) Collectors() []int {
+	if len(c.CollectorCPUs) == 0 {
+		return []int{c.ConsumerCPU}
+	}
+	return c.CollectorCPUs
 }
 
 // Placement names the CPU arrangement for results.

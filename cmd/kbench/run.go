@@ -92,7 +92,7 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (one trial's metered part), 1ms to 1h (default 60ms; --quick 20ms)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "length of each trial's discarded warm-up, 0 (none) to 1h (default 30ms; --quick 10ms)")
 	fs.IntVar(&f.reps, "reps", 0, "repetitions per row, 1 to 10000 (default 6; --quick 3)")
-	fs.StringVar(&f.cpus, "cpus", "", "producer,consumer CPUs (default: the first two this process may use)")
+	fs.StringVar(&f.cpus, "cpus", "", "CPU list (0,1 or 0,1-7): the producer's, then the collectors' (the first is every single-collector workload's consumer; herd gives them to its waiters round-robin) (default: the first two this process may use)")
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
 	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
@@ -352,10 +352,10 @@ func (f runFlags) config() (workloads.Config, error) {
 	}
 	var cpus []int
 	if f.cpus == "" {
+		// The producer and every other CPU this process may use: the
+		// first two are every single-collector workload's, and herd's
+		// waiters spread over all but the producer's.
 		cpus = allowed
-		if len(cpus) > 2 {
-			cpus = cpus[:2]
-		}
 	} else {
 		if cpus, err = cpu.ParseList(f.cpus); err != nil {
 			return cfg, usagef("--cpus: %v", err)
@@ -369,6 +369,7 @@ func (f runFlags) config() (workloads.Config, error) {
 	cfg.ProducerCPU, cfg.ConsumerCPU = cpus[0], cpus[0]
 	if len(cpus) > 1 {
 		cfg.ConsumerCPU = cpus[1]
+		cfg.CollectorCPUs = cpus[1:]
 	}
 	switch f.placement {
 	case "cross":
@@ -377,6 +378,7 @@ func (f runFlags) config() (workloads.Config, error) {
 		}
 	case "same":
 		cfg.ConsumerCPU = cfg.ProducerCPU
+		cfg.CollectorCPUs = nil
 	default:
 		return cfg, usagef("--placement %q: want cross or same", f.placement)
 	}

@@ -6,6 +6,16 @@
 // timeouts use epoll_pwait2 (Linux 5.11+); on older kernels they are rounded
 // up to one millisecond, which is epoll_wait's resolution.
 //
+// Several waiters. The instance is a notify.SharedWaiter: goroutines may
+// block in epoll_wait on it at once, each through its own Waiter, and
+// epoll_wait's waiters are exclusive (WakeOne). Between instances that
+// watch one fd, Options parameter exclusive=1 (ParamExclusive; not a
+// variant parameter: the herd workload sets it for its rows) registers
+// every fd with EPOLLEXCLUSIVE (Linux 4.5+), so a wake-up of the fd wakes
+// one (or more) of the instances with a blocked waiter instead of all.
+// The kernel refuses it with ONESHOT and with EPOLL_CTL_MOD (Add and Modify
+// say errors.ErrUnsupported) and with RDHUP, which is dropped.
+//
 // The epoll data word carries a registration index, not the token: the
 // wake eventfd needs a cookie no token can collide with, and every 64-bit
 // value is a valid token. The index is looked up in a slice, so translation

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -29,11 +30,31 @@ type Notifier struct {
 	regs         []reg   // by index; data word = index+1
 	free         []int32 // reusable indexes
 	byFD         fdindex.Index[int32]
-	kbuf         []unix.EpollEvent // kernel-side event buffer, grown once
-	pwait2       bool              // epoll_pwait2 available
-	wakeBuf      [8]byte
+	bufs         waitBufs    // Wait's own; each Waiter has its own
+	pwait2       atomic.Bool // epoll_pwait2 available; cleared once on ENOSYS
+	exclusive    bool        // register with EPOLLEXCLUSIVE (Options exclusive=1)
 	gate         callgate.Gate
 	calls        notify.Counters
+}
+
+// ParamExclusive is the Options parameter that registers every source with
+// EPOLLEXCLUSIVE (1) or without (0, the default): see doc.go.
+const ParamExclusive = "exclusive"
+
+func init() { notify.DeclareRange(ParamExclusive, 0, 1) }
+
+// NewWith creates an epoll instance with Options' parameters (exclusive).
+func NewWith(o notify.Options) (*Notifier, error) {
+	x := o.Param(ParamExclusive, 0)
+	if x != 0 && x != 1 {
+		return nil, fmt.Errorf("epoll: %s=%d, want 0 or 1: %w", ParamExclusive, x, notify.ErrInvalid)
+	}
+	n, err := New()
+	if err != nil {
+		return nil, err
+	}
+	n.exclusive = x == 1
+	return n, nil
 }
 
 // New creates an epoll instance.
@@ -47,7 +68,8 @@ func New() (*Notifier, error) {
 		unix.Close(epfd)
 		return nil, fmt.Errorf("eventfd: %w", err)
 	}
-	n := &Notifier{epfd: epfd, wakefd: wakefd, pwait2: true}
+	n := &Notifier{epfd: epfd, wakefd: wakefd}
+	n.pwait2.Store(true)
 	ev := unix.EpollEvent{Events: unix.EPOLLIN}
 	setData(&ev, wakeKey)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wakefd, &ev); err != nil {
@@ -106,6 +128,16 @@ func events(in notify.Interest, tr notify.Trigger) (uint32, error) {
 	return e, nil
 }
 
+// exclusiveEvents adds EPOLLEXCLUSIVE to a registration. The kernel takes
+// it with IN, OUT, ET, ERR, HUP and WAKEUP only (EINVAL otherwise): RDHUP
+// goes (a hangup still reports EPOLLHUP), ONESHOT is unsupported.
+func exclusiveEvents(e uint32, tr notify.Trigger) (uint32, error) {
+	if tr == notify.Oneshot {
+		return 0, fmt.Errorf("epoll: EPOLLEXCLUSIVE with EPOLLONESHOT: %w", errors.ErrUnsupported)
+	}
+	return e&^unix.EPOLLRDHUP | unix.EPOLLEXCLUSIVE, nil
+}
+
 func (n *Notifier) ctl(op, fd int, e uint32, key uint64) error {
 	ev := unix.EpollEvent{Events: e}
 	setData(&ev, key)
@@ -134,6 +166,11 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if err != nil {
 		return err
 	}
+	if n.exclusive {
+		if e, err = exclusiveEvents(e, tr); err != nil {
+			return err
+		}
+	}
 	if _, ok := n.byFD.Get(fd); ok {
 		return fmt.Errorf("epoll add fd %d: %w", fd, os.ErrExist)
 	}
@@ -160,6 +197,9 @@ func (n *Notifier) Modify(fd int, token uint64, in notify.Interest, tr notify.Tr
 		return notify.ErrClosed
 	}
 	defer n.gate.Exit()
+	if n.exclusive {
+		return fmt.Errorf("epoll modify fd %d: EPOLLEXCLUSIVE registrations cannot be modified: %w", fd, errors.ErrUnsupported)
+	}
 	e, err := events(in, tr)
 	if err != nil {
 		return err
@@ -212,7 +252,10 @@ func (n *Notifier) wake() error {
 	return nil
 }
 
-// Close wakes any waiter, waits for it to leave, then closes the fds.
+// Close wakes any waiter, waits for it to leave, then closes the fds. With
+// several Waiters blocked, the one write wakes them all: a Wait that finds
+// the gate closed returns without draining the wake eventfd, which stays
+// ready, level-triggered, for the next exclusive waiter.
 func (n *Notifier) Close() error {
 	if !n.gate.Close() {
 		return notify.ErrClosed

@@ -14,6 +14,37 @@ import (
 // Wait collects events per the contract. It loops over epoll_wait until min
 // events are translated, the timeout expires, or a Wake arrives.
 func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
+	return n.wait(&n.bufs, events, min, timeout)
+}
+
+// waitBufs are one waiting goroutine's: the Notifier's own, or a Waiter's.
+type waitBufs struct {
+	kbuf    []unix.EpollEvent // kernel-side event buffer, grown once
+	wakeBuf [8]byte
+}
+
+// Waiter is one more goroutine's Wait on the instance (notify.SharedWaiter).
+type Waiter struct {
+	n    *Notifier
+	bufs waitBufs
+}
+
+// Wait is Notifier.Wait with the Waiter's own buffers.
+func (w *Waiter) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
+	return w.n.wait(&w.bufs, events, min, timeout)
+}
+
+// NewWaiter: several goroutines may block in epoll_wait on one instance.
+// Wait only reads the registration table, which Add, Modify and Remove
+// (the owner's, not while Waiters wait) write.
+func (n *Notifier) NewWaiter() notify.Waiter { return &Waiter{n: n} }
+
+// WakePolicy: WakeOne. epoll_wait sleeps on the instance's wait queue as
+// an exclusive waiter (fs/eventpoll.c ep_poll), so a ready item wakes one
+// of them; a level item still ready after the copy-out wakes the next.
+func (n *Notifier) WakePolicy() notify.WakePolicy { return notify.WakeOne }
+
+func (n *Notifier) wait(b *waitBufs, events []notify.Event, min int, timeout time.Duration) (int, error) {
 	if !n.gate.Enter() {
 		return 0, notify.ErrClosed
 	}
@@ -25,8 +56,8 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	if len(events) == 0 {
 		return 0, nil
 	}
-	if cap(n.kbuf) < len(events) {
-		n.kbuf = make([]unix.EpollEvent, len(events))
+	if cap(b.kbuf) < len(events) {
+		b.kbuf = make([]unix.EpollEvent, len(events))
 	}
 	var deadline int64
 	if timeout > 0 {
@@ -41,7 +72,7 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 				wait = 0
 			}
 		}
-		k, err := n.epollWait(n.kbuf[:len(events)-got], wait)
+		k, err := n.epollWait(b.kbuf[:len(events)-got], wait)
 		if n.gate.Closed() {
 			return got, notify.ErrClosed
 		}
@@ -53,11 +84,11 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 		}
 		woke := false
 		for i := 0; i < k; i++ {
-			kev := &n.kbuf[i]
+			kev := &b.kbuf[i]
 			key := data(kev)
 			if key == wakeKey {
 				woke = true
-				n.drainWake()
+				n.drainWake(&b.wakeBuf)
 				continue
 			}
 			r := &n.regs[key-1]
@@ -88,9 +119,9 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	}
 }
 
-func (n *Notifier) drainWake() {
+func (n *Notifier) drainWake(buf *[8]byte) {
 	n.calls.Inc(notify.CallOther)
-	unix.Read(n.wakefd, n.wakeBuf[:])
+	unix.Read(n.wakefd, buf[:])
 }
 
 // epollWait blocks for at most d (d < 0: forever). Whole milliseconds go
@@ -100,7 +131,7 @@ func (n *Notifier) epollWait(buf []unix.EpollEvent, d time.Duration) (int, error
 	if d < 0 {
 		return unix.EpollWait(n.epfd, buf, -1)
 	}
-	if d%time.Millisecond == 0 || !n.pwait2 {
+	if d%time.Millisecond == 0 || !n.pwait2.Load() {
 		ms := int((d + time.Millisecond - 1) / time.Millisecond)
 		return unix.EpollWait(n.epfd, buf, ms)
 	}
@@ -110,7 +141,7 @@ func (n *Notifier) epollWait(buf []unix.EpollEvent, d time.Duration) (int, error
 		uintptr(unsafe.Pointer(&ts)), 0, 0)
 	if e == unix.ENOSYS {
 		// Kernel before 5.11: fall back to millisecond resolution for good.
-		n.pwait2 = false
+		n.pwait2.Store(false) // read by every waiter; a plain flag, set once
 		return n.epollWait(buf, d)
 	}
 	if e != 0 {

@@ -36,6 +36,7 @@ var checks = []check{
 	{"ExactlyOnceUnderLoad", exactlyOnceUnderLoad},
 	{"UserSources", userSources},
 	{"WaitAllocatesNothing", waitAllocs},
+	{"SharedWaitersWakePolicy", sharedWaiters},
 }
 
 func readableAfterWrite(c *C, open Opener) {

@@ -1,0 +1,877 @@
+package workloads
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/HdrHistogram/hdrhistogram-go"
+	"golang.org/x/sys/unix"
+
+	"kbench/impls/all"
+	"kbench/impls/epoll"
+	"kbench/impls/kevent"
+	"kbench/internal/clock"
+	"kbench/internal/cpu"
+	"kbench/internal/rawsys"
+	"kbench/internal/rusage"
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Herd: W waiter threads collect S eventfds fired by one producer, in three
+// arrangements (herdArrangements): one instance W threads block on
+// (shared), W instances each watching every source (replicated, with the
+// mechanism's wake-up policy between instances: EPOLLEXCLUSIVE or not,
+// kevent's first waker or WAKEUP_ALL), and the sources split between W
+// instances (sharded, the shared-nothing baseline). Every waiter blocks in
+// Wait (--wait does not apply: wasted wake-ups are a blocking waiter's), so
+// the rows compare what the policies cost in wake-ups that find nothing.
+//
+// A firing is collected by the waiter whose read of the eventfd returns its
+// number: the read is atomic, so however many waiters are told, exactly one
+// takes it, and the others' reports are stale copies. The ledgers of all
+// waiters are merged to check every firing taken exactly once.
+var Herd = Workload{
+	Name:  "herd",
+	Order: 65,
+	Suite: "herd",
+	Desc:  "W waiters on S eventfds, per arrangement (shared instance, replicated instances, sharded sources) and wake-up policy: events/s, wasted wake-ups, context switches, latency, fairness and CPU per event",
+	Params: []Param{
+		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
+			Help: "largest W: rows at W=1 (one waiter, the baseline), 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},
+		{Name: "sources", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "eventfds, each with at most one firing outstanding"},
+		{Name: "batch", Default: 64, Quick: 64, Min: 1, Max: 65536, Help: "events slice length each waiter passes to Wait"},
+		{Name: "interval_us", Default: 100, Quick: 100, Min: 0, Max: 1_000_000,
+			Help: "µs the producer sleeps after each firing (round-robin over the sources), so that each firing meets sleeping waiters (the herd); 0: fire every source as soon as its last firing is taken (saturation)"},
+	},
+}
+
+// herdMaxWaiters bounds W: each waiter is a locked OS thread, and the Go
+// runtime stops the process at 10000 threads (runtime/debug.SetMaxThreads).
+const herdMaxWaiters = 1024
+
+func init() {
+	Herd.RunAll = runHerd
+	register(&Herd)
+	Suites["herd"] = struct {
+		Desc      string
+		Workloads []string
+		Params    map[string]int
+	}{Desc: "many waiters: shared, replicated and sharded arrangements and their wake-up policies, W up to 8",
+		Workloads: []string{"herd"}, Params: map[string]int{"waiters": 8}}
+}
+
+// herdDefault are the variants herd measures when --impl does not narrow:
+// each backend's fd rows whose arrangements differ (epoll level and edge;
+// kevent edge, whose first waker is always the first queue, and oneshot,
+// whose fired kevent leaves the storage so the next queue is first).
+var herdDefault = []string{"epoll/lt", "epoll/et", "aioring/ring", "iouring/plain-multishot",
+	"kevent/syscall-fd", "kevent/syscall-fd-oneshot"}
+
+// herdArr is one arrangement of W waiters; policy is the registration
+// option it sets (epoll exclusive, kevent wakeup_all), if any.
+type herdArr struct {
+	name   string // the row's label
+	kind   string // shared, replicated, sharded
+	option string // "", epoll.ParamExclusive or kevent.ParamWakeupAll
+}
+
+// herdArrangements lists what a backend is run in. shared needs a backend
+// that lets several goroutines block on one instance (notify.SharedWaiter);
+// the others need only instances.
+func herdArrangements(backend string) []herdArr {
+	out := []herdArr{{"shared", "shared", ""}, {"repl", "replicated", ""}}
+	switch backend {
+	case "epoll":
+		out = append(out, herdArr{"repl-excl", "replicated", epoll.ParamExclusive})
+	case "kevent":
+		out = append(out, herdArr{"repl-all", "replicated", kevent.ParamWakeupAll})
+	}
+	return append(out, herdArr{"shard", "sharded", ""})
+}
+
+// herdWs are the W of the rows: 1, the powers of two below max, and max.
+func herdWs(max int) []int {
+	var ws []int
+	for w := 1; w < max; w *= 2 {
+		ws = append(ws, w)
+	}
+	return append(ws, max)
+}
+
+// herdRow is one row: a variant in an arrangement with W waiters.
+type herdRow struct {
+	v      notify.Variant
+	arr    herdArr
+	W      int
+	S      int  // eventfds, or listening sockets (accept)
+	accept bool // the accept herd's row
+	res    results.Result
+	closed bool
+}
+
+var herdUnits = append([]results.Unit{
+	{Name: "events/s", Better: "higher"},
+	{Name: "wasted/event", Better: "lower"},
+	{Name: "empty/event", Better: "lower"},
+	{Name: "stale/event", Better: "lower"},
+	{Name: "copies/event", Better: "lower"},
+	{Name: "csw/event", Better: "lower"},
+	{Name: "waits/event", Better: "lower"},
+	{Name: "fairness", Better: "higher"},
+	{Name: "syscalls/event", Better: "lower"},
+	{Name: "waiter-cpu-ns/event", Better: "lower"},
+	{Name: "total-cpu-ns/event", Better: "lower"},
+}, percentileUnits("", "")...)
+
+func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
+	return runHerdRows(ctx, cfg, variants, Herd)
+}
+
+// runHerdRows runs herd's or the accept herd's rows (wl says which), in
+// rounds: each round runs one trial of every open row, in a shuffled order.
+func runHerdRows(ctx context.Context, cfg Config, variants []notify.Variant, wl Workload) []results.Result {
+	if variants == nil {
+		for _, v := range all.Variants() {
+			for _, id := range herdDefault {
+				if v.ID() == id {
+					variants = append(variants, v)
+				}
+			}
+		}
+	}
+	accept := wl.Name == Accept.Name
+	maxW := cfg.param(wl, "waiters")
+	batch := cfg.param(wl, "batch")
+	collectors := cfg.Collectors()
+	var rows []*herdRow
+	for _, v := range variants {
+		for _, W := range herdWs(maxW) {
+			for _, a := range herdArrangements(v.Backend) {
+				if W == 1 && a.kind != "sharded" {
+					continue // one waiter: every arrangement is the same
+				}
+				S := 0
+				switch {
+				case !accept:
+					S = cfg.param(Herd, "sources")
+				case a.kind == "sharded":
+					S, a.name = W, "reuseport" // a listener per waiter
+				default:
+					S = 1 // the one listening socket
+				}
+				r := newHerdRow(cfg, wl, v, a, W, S, batch, collectors)
+				r.accept = accept
+				rows = append(rows, r)
+			}
+		}
+	}
+	rng := rand.New(rand.NewPCG(uint64(len(rows)), 0x68657264))
+	for rep := 0; rep < cfg.Reps && ctx.Err() == nil; rep++ {
+		for _, i := range rng.Perm(len(rows)) {
+			r := rows[i]
+			if r.closed || ctx.Err() != nil {
+				continue
+			}
+			out := herdTrial(ctx, r, cfg, r.S, batch)
+			for _, s := range out.Samples {
+				s.Rep = rep
+				r.res.Samples = append(r.res.Samples, s)
+			}
+			if out.Status != "" {
+				r.res.Status, r.res.Reason = out.Status, out.Reason
+				if out.Status == results.StatusFailed && cfg.Reps > 1 {
+					r.res.Reason = fmt.Sprintf("trial %d of %d: %s", rep+1, cfg.Reps, out.Reason)
+				}
+				r.closed = true
+			}
+		}
+	}
+	res := make([]results.Result, 0, len(rows))
+	for _, r := range rows {
+		if len(r.res.Samples) == 0 && r.res.Status == "" {
+			continue // interrupted before its first trial
+		}
+		r.res.Params["reps"] = strconv.Itoa(len(r.res.Samples))
+		res = append(res, finish(r.res))
+	}
+	return res
+}
+
+func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batch int, collectors []int) *herdRow {
+	name := fmt.Sprintf("%s %s W%d", v.Name, a.name, W)
+	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: name, Units: herdUnits}
+	res.Params = cfg.baseParams(v)
+	res.Params["wait"] = WaitBlock
+	res.Params["trials"] = "independent"
+	res.Params["arrangement"] = a.kind
+	res.Params["waiters"] = strconv.Itoa(W)
+	res.Params["sources"] = strconv.Itoa(S)
+	res.Params["batch"] = strconv.Itoa(batch)
+	res.Params["interval_us"] = strconv.Itoa(cfg.param(wl, "interval_us"))
+	var cs []string
+	distinct := map[int]bool{}
+	for w := 0; w < W && w < len(collectors); w++ {
+		cs = append(cs, strconv.Itoa(collectors[w]))
+		distinct[collectors[w]] = true
+	}
+	res.Params["collector_cpus"] = strings.Join(cs, ",")
+	// The row says when waiters share CPUs (with each other or, on a
+	// machine this small, with the producer).
+	shared := W > len(distinct)
+	for c := range distinct {
+		shared = shared || c == cfg.ProducerCPU
+	}
+	res.Params["waiters_share_cpus"] = strconv.FormatBool(shared)
+	if a.option != "" {
+		res.Params[a.option] = "1"
+	}
+	if wl.Name == Accept.Name {
+		res.Units = append(slices.Clip(herdUnits), results.Unit{Name: "connect-resets", Better: "lower"})
+		res.Params["listeners"] = strconv.Itoa(S)
+		delete(res.Params, "sources")
+	}
+	return &herdRow{v: v, arr: a, W: W, S: S, res: res}
+}
+
+// herdTimeout bounds each Wait, so that a waiter no firing reaches (the
+// queues behind kevent's first waker) still sees the end of a repetition.
+// A Wait that returns nothing at its timeout is not a wasted wake-up (it
+// is counted as a timeout); one that returns nothing sooner is.
+const herdTimeout = 50 * time.Millisecond
+
+// herdSrc is the S eventfds and what the producer and the waiters share
+// about each: its credit (busy) and the firing's time (stamp).
+type herdSrc struct {
+	fds    []int
+	busy   []paddedU32
+	stamps []paddedI64
+}
+
+type paddedI64 struct {
+	v atomic.Int64
+	_ [56]byte
+}
+
+func newHerdSrc(S int) (*herdSrc, error) {
+	if _, err := noFileBudget(S + 8); err != nil {
+		return nil, fmt.Errorf("%d eventfd sources: %w", S, err)
+	}
+	s := &herdSrc{busy: make([]paddedU32, S), stamps: make([]paddedI64, S)}
+	for i := 0; i < S; i++ {
+		fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+		if err != nil {
+			s.close()
+			return nil, fmt.Errorf("eventfd %d: %w", i, err)
+		}
+		s.fds = append(s.fds, fd)
+	}
+	return s, nil
+}
+
+func (s *herdSrc) close() {
+	for _, fd := range s.fds {
+		unix.Close(fd)
+	}
+	s.fds = nil
+}
+
+// herdState is one trial's, shared by the coordinator, the producer and
+// the waiters.
+type herdState struct {
+	src  *herdSrc
+	trig notify.Trigger
+	stop atomic.Bool // end of the repetition: set by the coordinator, read by the waiters
+	// started has a send from each waiter once it has cleared the last
+	// repetition's leftovers: the producer starts after all of them, so
+	// that no firing is mistaken for a leftover.
+	started   chan struct{}
+	collected atomic.Uint64 // firings taken by all waiters; added once per Wait that took any
+	acc       *acceptSrc    // the accept herd's connections (herd_accept.go); nil: eventfd firings
+}
+
+// herdWaiter is one waiting thread and its counts for a repetition, which
+// the coordinator reads once the waiter has reported (the channel orders
+// them).
+type herdWaiter struct {
+	id     int
+	cpu    int
+	n      notify.Notifier // the instance it registered with (its own, or the shared one)
+	own    bool            // n is this waiter's to register, re-arm and close
+	w      notify.Waiter
+	srcs   []int // source indexes it registers (own instance)
+	events []notify.Event
+	buf    [8]byte               // its eventfd read buffer
+	sa     unix.RawSockaddrInet4 // accept4's peer address (the accept herd)
+	salen  uint32
+
+	led                             ledger
+	hist                            *hdrhistogram.Histogram
+	waits, reports, empty, allStale uint64
+	stale, timeouts                 uint64
+	last                            int64 // clock.Now of its last take
+	usage                           rusage.Usage
+	err                             error
+}
+
+// take reads source i's firing number; 0: another waiter took it (EAGAIN).
+// A raw call for the reason sourceSet.take gives.
+func (w *herdWaiter) take(fd int) uint64 {
+	if _, e := rawsys.Syscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&w.buf[0])), 8); e != 0 {
+		return 0
+	}
+	return binary.NativeEndian.Uint64(w.buf[:])
+}
+
+// rearm re-enables a oneshot source on the waiter's own instance.
+func (w *herdWaiter) rearm(h *herdState, i int) {
+	if h.trig == notify.Oneshot && w.own {
+		if err := w.n.Modify(h.src.fds[i], uint64(i), notify.Readable, notify.Oneshot); err != nil {
+			w.err = fmt.Errorf("waiter %d: re-arm source %d: %w", w.id, i, err)
+		}
+	}
+}
+
+// rep collects until the coordinator says stop. It allocates nothing.
+func (w *herdWaiter) rep(h *herdState, expect uint64) {
+	// Leftovers of the last repetition (a Wake the coordinator sent as it
+	// ended, stale copies) go before the meter starts.
+	for {
+		k, err := w.w.Wait(w.events, 0, 0)
+		if err != nil || k == 0 {
+			break
+		}
+	}
+	w.led.reset(expect)
+	w.hist.Reset()
+	w.waits, w.reports, w.empty, w.allStale, w.stale, w.timeouts, w.last, w.err = 0, 0, 0, 0, 0, 0, 0, nil
+	u0, _ := rusage.Thread()
+	h.started <- struct{}{}
+	S := uint64(len(h.src.fds))
+	for !h.stop.Load() {
+		t0 := clock.Now()
+		k, err := w.w.Wait(w.events, 1, herdTimeout)
+		w.waits++
+		if err != nil {
+			w.err = fmt.Errorf("waiter %d: Wait: %w", w.id, err)
+			break
+		}
+		if k == 0 {
+			if h.stop.Load() {
+				break // the coordinator's Wake
+			}
+			if clock.Now()-t0 < int64(herdTimeout) {
+				w.empty++
+			} else {
+				w.timeouts++
+			}
+			continue
+		}
+		w.reports += uint64(k)
+		took := uint64(0)
+		for _, e := range w.events[:k] {
+			if e.Token >= S {
+				w.led.dup++ // a token nobody registered
+				continue
+			}
+			i := int(e.Token)
+			if h.acc != nil {
+				// A listener: accept what is queued (accepts, below).
+				n := w.accepts(h, h.src.fds[i])
+				if n == 0 {
+					w.stale++
+				}
+				took += n
+				w.rearm(h, i)
+				continue
+			}
+			seq := w.take(h.src.fds[i])
+			if seq == 0 {
+				w.stale++
+			} else {
+				now := clock.Now()
+				// Pairs with the producer's Store before its write: the
+				// stamp is this firing's, since the source cannot fire
+				// again before busy is cleared below.
+				record(w.hist, now-h.src.stamps[i].v.Load())
+				w.led.mark(seq)
+				w.last = now
+				took++
+			}
+			w.rearm(h, i)
+			if seq != 0 {
+				// Pairs with the producer's Load: the firing is taken.
+				h.src.busy[i].v.Store(0)
+			}
+		}
+		if took == 0 {
+			w.allStale++
+		} else {
+			h.collected.Add(took)
+		}
+		if w.err != nil {
+			break
+		}
+	}
+	u1, _ := rusage.Thread()
+	w.usage = u1.Sub(u0)
+}
+
+// herdProducer fires for each order's duration: with interval 0, every
+// source whose last firing was taken, over and over; otherwise one firing
+// to the next source whose last firing was taken (none free: none), then a
+// sleep of interval. Each firing is stamped first.
+func herdProducer(cpuID int, src *herdSrc, interval time.Duration, orders <-chan time.Duration, reports chan<- repReport, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		for range orders {
+			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		}
+		return
+	}
+	defer unpin()
+	var buf [8]byte
+	S := len(src.fds)
+	ts := unix.NsecToTimespec(int64(interval))
+	for d := range orders {
+		before, _ := rusage.Thread()
+		var seq uint64
+		var ferr error
+		fire := func(i int) bool {
+			// Pairs with the waiter's Store(0) once it has taken the
+			// firing: at most one outstanding per source.
+			if src.busy[i].v.Load() != 0 {
+				return false
+			}
+			src.busy[i].v.Store(1)
+			seq++
+			src.stamps[i].v.Store(clock.Now())
+			binary.NativeEndian.PutUint64(buf[:], seq)
+			if _, e := rawsys.Syscall(unix.SYS_WRITE, uintptr(src.fds[i]), uintptr(unsafe.Pointer(&buf[0])), 8); e != 0 {
+				ferr = fmt.Errorf("fire source %d: %w", i, e)
+			}
+			return true
+		}
+		deadline := clock.Now() + int64(d)
+		next := 0
+		for ferr == nil && clock.Now() < deadline && !stop.Load() {
+			if interval > 0 {
+				for k := 0; k < S && !fire(next); k++ {
+					next = (next + 1) % S
+				}
+				next = (next + 1) % S
+				// A sleep after each firing, never a burst to catch up
+				// (a late timer would fire several at once, and the
+				// waiters would find them together): the rate is what
+				// the rows' events/s says. nanosleep on the locked
+				// thread, not time.Sleep: the runtime's timers are
+				// coarser than the interval on a busy machine.
+				unix.Nanosleep(&ts, nil)
+				continue
+			}
+			fired := false
+			for i := 0; i < S && ferr == nil; i++ {
+				fired = fire(i) || fired
+			}
+			if !fired {
+				yield() // every source outstanding: let a waiter on this CPU run
+			}
+		}
+		after, _ := rusage.Thread()
+		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+	}
+}
+
+// keventPath is the collection path of a kevent variant, from its name.
+func keventPath(name string) (kevent.Path, bool) {
+	for _, p := range []kevent.Path{kevent.PathSyscall, kevent.PathTake29, kevent.PathZach} {
+		if strings.HasPrefix(name, p.String()+"-") {
+			return p, true
+		}
+	}
+	return 0, false
+}
+
+// herdTrial runs one trial of a row from scratch: sources, instances and
+// waiters set up, a warm-up and one metered repetition, everything torn
+// down. Its result carries the sample, or the verdict.
+func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) results.Result {
+	var res results.Result
+	W, v := r.W, r.v
+	switch {
+	case v.Sources != notify.SourceFD:
+		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
+	case r.arr.kind == "sharded" && S < W:
+		return notApplicable(res, fmt.Sprintf("sharded needs a source per waiter: sources=%d < waiters=%d", S, W))
+	}
+	var src *herdSrc
+	var acc *acceptSrc
+	var err error
+	if r.accept {
+		acc, err = newAcceptSrc(S, r.arr.kind == "sharded")
+		if err == nil {
+			src = &acc.herdSrc
+		}
+	} else {
+		src, err = newHerdSrc(S)
+	}
+	if err != nil {
+		return fail(res, err)
+	}
+	defer src.close()
+	h := &herdState{src: src, trig: v.Trigger, started: make(chan struct{}, W), acc: acc}
+
+	opts := cfg.options(v, S)
+	if r.arr.option != "" {
+		opts.Params[r.arr.option] = 1
+	}
+	var kern *kevent.Kernel
+	var kpath kevent.Path
+	if v.Backend == "kevent" {
+		var ok bool
+		if kpath, ok = keventPath(v.Name); !ok {
+			return fail(res, fmt.Errorf("kevent variant %s: no collection path in its name", v.Name))
+		}
+		// Every arrangement opens its queues in one Kernel: one hook
+		// thread, and the fd storages the replicated queues share.
+		kern = kevent.NewKernel(cfg.HelperCPU)
+		defer kern.Close() // after the queues (deferred later, run sooner)
+	}
+	open := func() (notify.Notifier, error) {
+		if kern != nil {
+			return kern.Open(kpath, opts)
+		}
+		return v.Open(opts)
+	}
+	collectors := cfg.Collectors()
+
+	var shared notify.Notifier
+	if r.arr.kind == "shared" {
+		n, verdict := herdOpenShared(res, open, v, src, collectors[0])
+		if verdict != nil {
+			return *verdict
+		}
+		shared = n
+		defer shared.Close()
+	}
+
+	// The waiters: each pins itself, opens and registers its instance
+	// there (io_uring's SINGLE_ISSUER binds a ring to its creator), and
+	// then runs the repetitions it is ordered to.
+	waiters := make([]*herdWaiter, W)
+	orders := make([]chan uint64, W)
+	done := make(chan *herdWaiter, W)
+	ready := make(chan error, W)
+	for i := range waiters {
+		w := &herdWaiter{id: i, cpu: collectors[i%len(collectors)], events: make([]notify.Event, batch), hist: newHist()}
+		switch r.arr.kind {
+		case "shared":
+			w.n, w.w = shared, shared.(notify.SharedWaiter).NewWaiter()
+		case "replicated":
+			w.own = true
+			for s := 0; s < S; s++ {
+				w.srcs = append(w.srcs, s)
+			}
+		case "sharded":
+			w.own = true
+			for s := i; s < S; s += W {
+				w.srcs = append(w.srcs, s)
+			}
+		}
+		waiters[i], orders[i] = w, make(chan uint64)
+		go w.thread(open, v, h, orders[i], ready, done)
+	}
+	var openErr error
+	for range waiters {
+		if err := <-ready; err != nil && openErr == nil {
+			openErr = err
+		}
+	}
+	defer func() {
+		for _, o := range orders {
+			close(o)
+		}
+		for range waiters {
+			<-done // closed its instance
+		}
+	}()
+	if openErr != nil {
+		return naSkipOrFail(res, openErr)
+	}
+	var insts []notify.Notifier
+	if shared != nil {
+		insts = []notify.Notifier{shared}
+	} else {
+		for _, w := range waiters {
+			insts = append(insts, w.n)
+		}
+	}
+
+	prodOrders := make(chan time.Duration)
+	prodReports := make(chan repReport, 1)
+	var prodStop atomic.Bool
+	if acc != nil {
+		go acceptProducer(cfg.ProducerCPU, acc, time.Duration(cfg.param(Accept, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	} else {
+		go herdProducer(cfg.ProducerCPU, src, time.Duration(cfg.param(Herd, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	}
+	defer close(prodOrders)
+
+	for rep := -1; rep < 1; rep++ { // rep -1 is the warm-up
+		d := cfg.Duration
+		if rep < 0 {
+			if cfg.Warmup <= 0 {
+				continue
+			}
+			d = cfg.Warmup
+		}
+		if ctx.Err() != nil {
+			res.Reason = "interrupted"
+			break
+		}
+		stopWatch := context.AfterFunc(ctx, func() { prodStop.Store(true) })
+		s, err := herdRep(h, d, waiters, orders, done, insts, kern, prodOrders, prodReports)
+		stopWatch()
+		prodStop.Store(false)
+		if err != nil {
+			return fail(res, err)
+		}
+		if rep < 0 {
+			if s.Lost != 0 || s.Dup != 0 {
+				res.Samples = append(res.Samples, s)
+				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
+			}
+			continue
+		}
+		res.Samples = append(res.Samples, s)
+	}
+	return res
+}
+
+// herdNoShare says why a backend's instance has one waiter.
+var herdNoShare = map[string]string{
+	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock",
+	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
+	"kevent":  "one collector per queue (the futex waiter flag is one thread's)",
+}
+
+// herdOpenShared opens the one instance all waiters block on and
+// registers every source, or returns the row's verdict: n/a for a backend
+// that allows one waiter per instance, and for oneshot sources, whose
+// re-arm (Modify) is the instance owner's, not a Waiter's.
+func herdOpenShared(res results.Result, open func() (notify.Notifier, error), v notify.Variant, src *herdSrc, cpuID int) (notify.Notifier, *results.Result) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		r := skip(res, fmt.Errorf("pin collector: %w", err))
+		return nil, &r
+	}
+	defer unpin()
+	n, err := open()
+	if err != nil {
+		r := skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
+		return nil, &r
+	}
+	if _, ok := n.(notify.SharedWaiter); !ok {
+		n.Close()
+		why := herdNoShare[v.Backend]
+		if why == "" {
+			why = "one waiter per instance"
+		}
+		r := notApplicable(res, v.Backend+": "+why+" (no notify.SharedWaiter); its several-waiter rows are replicated and sharded")
+		return nil, &r
+	}
+	if v.Trigger == notify.Oneshot {
+		n.Close()
+		r := notApplicable(res, "oneshot sources on a shared instance: the re-arm (Modify) is the instance owner's, not any waiter's")
+		return nil, &r
+	}
+	for i, fd := range src.fds {
+		if err := n.Add(fd, uint64(i), notify.Readable, v.Trigger); err != nil {
+			n.Close()
+			r := fail(res, fmt.Errorf("register eventfd %d: %w", i, err))
+			return nil, &r
+		}
+	}
+	return n, nil
+}
+
+// thread is a waiter's locked OS thread for the trial.
+// It answers on done once per order (the repetition's counts are then
+// the coordinator's to read) and once more when it has closed its
+// instance, after orders closes.
+func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Variant, h *herdState, orders <-chan uint64, ready chan<- error, done chan<- *herdWaiter) {
+	defer func() { done <- w }()
+	unpin, err := cpu.Pin(w.cpu)
+	if err != nil {
+		ready <- fmt.Errorf("pin waiter %d: %w", w.id, err)
+		for range orders {
+			w.err = err
+			done <- w
+		}
+		return
+	}
+	defer unpin()
+	if w.own {
+		if err := w.openOwn(open, v, h.src); err != nil {
+			ready <- err
+			for range orders {
+				w.err = err
+				done <- w
+			}
+			return
+		}
+		defer w.n.Close()
+		w.w = w.n
+	}
+	ready <- nil
+	for expect := range orders {
+		w.rep(h, expect)
+		done <- w
+	}
+}
+
+// openOwn opens the waiter's instance on its thread and registers its
+// sources.
+func (w *herdWaiter) openOwn(open func() (notify.Notifier, error), v notify.Variant, src *herdSrc) error {
+	n, err := open()
+	if err != nil {
+		return fmt.Errorf("open %s for waiter %d: %w", v.ID(), w.id, err)
+	}
+	if !n.Caps().Triggers.Has(v.Trigger) {
+		n.Close()
+		return fmt.Errorf("backend does not support trigger %v: %w", v.Trigger, errors.ErrUnsupported)
+	}
+	for _, i := range w.srcs {
+		if err := n.Add(src.fds[i], uint64(i), notify.Readable, v.Trigger); err != nil {
+			n.Close()
+			return fmt.Errorf("waiter %d: register eventfd %d: %w", w.id, i, err)
+		}
+	}
+	w.n = n
+	return nil
+}
+
+// herdRep runs one repetition: every waiter starts collecting, the
+// producer fires for d, and once everything it fired is taken (or nothing
+// more has been for repGrace) the waiters stop and report.
+func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan uint64, done <-chan *herdWaiter,
+	insts []notify.Notifier, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
+	h.stop.Store(false)
+	h.collected.Store(0)
+	expect := uint64(d.Seconds()*20e6) + 1024
+	for _, o := range orders {
+		o <- expect
+	}
+	for range waiters {
+		<-h.started
+	}
+	sys0 := herdSyscalls(insts)
+	var hook0 rusage.Usage
+	if kern != nil {
+		hook0 = kern.HookUsage()
+	}
+	start := clock.Now()
+	prodOrders <- d
+	rep := <-prodReports
+	last, lastProgress := h.collected.Load(), clock.Now()
+	for rep.err == nil && last < rep.generated {
+		time.Sleep(200 * time.Microsecond)
+		if c := h.collected.Load(); c != last {
+			last, lastProgress = c, clock.Now()
+		} else if time.Duration(clock.Now()-lastProgress) > repGrace {
+			break // the rest is lost
+		}
+	}
+	h.stop.Store(true)
+	for _, n := range insts {
+		n.Wake() // best effort: a waiter that misses it sees stop at its timeout
+	}
+	for range waiters {
+		<-done
+	}
+	if rep.err != nil {
+		return results.Sample{}, rep.err
+	}
+	sys := herdSyscalls(insts).Sub(sys0)
+
+	var led ledger
+	led.reset(rep.generated)
+	hist := newHist()
+	var s results.Sample
+	var empty, allStale, stale, reports, waits uint64
+	minTook, maxTook := ^uint64(0), uint64(0)
+	end := start
+	for _, w := range waiters {
+		if w.err != nil {
+			return results.Sample{}, w.err
+		}
+		minTook, maxTook = min(minTook, w.led.distinct), max(maxTook, w.led.distinct)
+		led.absorb(&w.led)
+		if err := mergeHist(hist, w.hist); err != nil {
+			return results.Sample{}, err
+		}
+		empty, allStale, stale, reports, waits = empty+w.empty, allStale+w.allStale, stale+w.stale, reports+w.reports, waits+w.waits
+		s.Consumer = s.Consumer.Add(w.usage)
+		end = max(end, w.last)
+	}
+	lost, dup := led.settle(rep.generated)
+	s.Generated, s.Collected, s.Lost, s.Dup = rep.generated, led.distinct, lost, dup
+	s.Producer = rep.usage
+	s.Syscalls = sys.Map()
+	s.Values = map[string]float64{}
+	total := s.Consumer.CPUNs() + s.Producer.CPUNs()
+	if kern != nil {
+		hu := kern.HookUsage().Sub(hook0)
+		s.Helper = &hu
+		total += hu.CPUNs()
+	}
+	ev := float64(max(led.distinct, 1))
+	if end > start {
+		s.Values["events/s"] = float64(led.distinct) / time.Duration(end-start).Seconds()
+	}
+	s.Values["wasted/event"] = float64(empty+allStale) / ev
+	s.Values["empty/event"] = float64(empty) / ev
+	s.Values["stale/event"] = float64(stale) / ev
+	s.Values["copies/event"] = float64(reports) / ev
+	s.Values["csw/event"] = float64(s.Consumer.Nvcsw) / ev
+	s.Values["waits/event"] = float64(waits) / ev
+	if maxTook > 0 {
+		s.Values["fairness"] = float64(minTook) / float64(maxTook)
+	}
+	s.Values["syscalls/event"] = float64(sys.Collector()) / ev
+	s.Values["waiter-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
+	s.Values["total-cpu-ns/event"] = float64(total) / ev
+	putPercentiles(s.Values, hist, "", "")
+	if hist.TotalCount() > 0 {
+		enc, err := encodeHist(hist)
+		if err != nil {
+			return results.Sample{}, err
+		}
+		s.Histograms = map[string]string{"latency-ns": enc} // fire (or connect) to take
+	}
+	if h.acc != nil {
+		s.Values["connect-resets"] = float64(h.acc.resets.Swap(0))
+	}
+	return s, nil
+}
+
+// herdSyscalls sums the instances' counters.
+func herdSyscalls(insts []notify.Notifier) notify.SyscallCounts {
+	var sum notify.SyscallCounts
+	for _, n := range insts {
+		c := n.Syscalls()
+		for k := range sum {
+			sum[k] += c[k]
+		}
+	}
+	return sum
+}

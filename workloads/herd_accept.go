@@ -1,0 +1,258 @@
+package workloads
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"kbench/internal/clock"
+	"kbench/internal/cpu"
+	"kbench/internal/rawsys"
+	"kbench/internal/rusage"
+	"kbench/notify"
+	"kbench/results"
+)
+
+// Accept is the accept herd: herd's waiters and arrangements (herd.go) on
+// a TCP listening socket on loopback, the producer connecting at a set
+// rate. shared: W threads on one instance watching the listener;
+// replicated: W instances each watching it (epoll with and without
+// EPOLLEXCLUSIVE, kevent's descriptor source first-waker or WAKEUP_ALL,
+// AIO and io_uring polls); reuseport, the sharded baseline: W listeners on
+// one port with SO_REUSEPORT, one per waiter. A waiter told the listener
+// is ready accepts until EAGAIN; one that accepts nothing was woken for
+// nothing. io_uring polls the listener (POLL_ADD) like every other
+// backend: kbench's binding has no IORING_OP_ACCEPT, so multishot accept
+// is not measured. Every connection is numbered by its client port and
+// must be accepted exactly once. The rows' "event" is a connection.
+var Accept = Workload{
+	Name:  "accept",
+	Order: 66,
+	Suite: "herd",
+	Desc:  "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
+	Params: []Param{
+		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
+			Help: "largest W: rows at W=1, 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},
+		{Name: "batch", Default: 64, Quick: 64, Min: 1, Max: 65536, Help: "events slice length each waiter passes to Wait"},
+		{Name: "interval_us", Default: 200, Quick: 200, Min: 1, Max: 1_000_000,
+			Help: "µs the producer sleeps after each connection it opens"},
+	},
+}
+
+func init() {
+	Accept.RunAll = func(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
+		return runHerdRows(ctx, cfg, variants, Accept)
+	}
+	register(&Accept)
+	s := Suites["herd"]
+	s.Workloads = append(s.Workloads, Accept.Name)
+	Suites["herd"] = s
+}
+
+// acceptBacklog is each listener's; the kernel caps it at somaxconn.
+const acceptBacklog = 4096
+
+// acceptSrc is the listening sockets (herdSrc.fds, so that herd's
+// arrangements register them as sources) and the connections in flight,
+// by client port: the connection's number (0 once accepted) and when its
+// connect began.
+type acceptSrc struct {
+	herdSrc
+	port   int
+	resets atomic.Uint64 // connects answered with a reset (still numbered: the ledger judges)
+	seqs   []atomic.Uint64
+	stamps []atomic.Int64
+}
+
+// newAcceptSrc opens n listeners on one loopback port: n == 1 a plain one,
+// otherwise with SO_REUSEPORT (the kernel hashes each connection to one).
+func newAcceptSrc(n int, reuseport bool) (*acceptSrc, error) {
+	if _, err := noFileBudget(n + 2*acceptBacklog); err != nil {
+		return nil, fmt.Errorf("%d listeners and their connections: %w", n, err)
+	}
+	a := &acceptSrc{seqs: make([]atomic.Uint64, 1<<16), stamps: make([]atomic.Int64, 1<<16)}
+	for i := 0; i < n; i++ {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			a.close()
+			return nil, fmt.Errorf("listener socket: %w", err)
+		}
+		a.fds = append(a.fds, fd)
+		if reuseport {
+			if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1); err != nil {
+				a.close()
+				return nil, fmt.Errorf("SO_REUSEPORT: %w", err)
+			}
+		}
+		if err := unix.Bind(fd, &unix.SockaddrInet4{Port: a.port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+			a.close()
+			return nil, fmt.Errorf("bind 127.0.0.1:%d: %w", a.port, err)
+		}
+		if err := unix.Listen(fd, acceptBacklog); err != nil {
+			a.close()
+			return nil, fmt.Errorf("listen: %w", err)
+		}
+		if i == 0 {
+			sa, err := unix.Getsockname(fd)
+			if err != nil {
+				a.close()
+				return nil, fmt.Errorf("getsockname: %w", err)
+			}
+			a.port = sa.(*unix.SockaddrInet4).Port
+		}
+	}
+	return a, nil
+}
+
+// noLinger makes a close send RST and leave no TIME_WAIT behind: a run
+// opens tens of thousands of connections, more than the ephemeral ports
+// TIME_WAIT would hold for a minute.
+var noLinger = unix.Linger{Onoff: 1, Linger: 0}
+
+// accepts takes every connection queued on listener lfd and returns how
+// many; each is numbered by its client port, timed, and closed. Raw calls:
+// accept4 on a nonblocking listener never sleeps.
+func (w *herdWaiter) accepts(h *herdState, lfd int) uint64 {
+	var took uint64
+	for {
+		w.salen = unix.SizeofSockaddrInet4
+		nfd, e := rawsys.Syscall6(unix.SYS_ACCEPT4, uintptr(lfd), uintptr(unsafe.Pointer(&w.sa)),
+			uintptr(unsafe.Pointer(&w.salen)), unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e == unix.ECONNABORTED {
+			continue
+		}
+		if e != 0 {
+			if e != unix.EAGAIN {
+				w.err = fmt.Errorf("waiter %d: accept4: %w", w.id, e)
+			}
+			return took
+		}
+		p := (*[2]byte)(unsafe.Pointer(&w.sa.Port)) // network byte order
+		port := int(p[0])<<8 | int(p[1])
+		// The server's end is closed and the stamp read before the number
+		// is swapped out: from then on the producer may close the client
+		// and the port be bound again, and a new connection from it must
+		// not meet this one's socket.
+		rawsys.Syscall6(unix.SYS_SETSOCKOPT, nfd, unix.SOL_SOCKET, unix.SO_LINGER,
+			uintptr(unsafe.Pointer(&noLinger)), unsafe.Sizeof(noLinger), 0)
+		rawsys.Syscall(unix.SYS_CLOSE, nfd, 0, 0)
+		stamp := h.acc.stamps[port].Load()
+		seq := h.acc.seqs[port].Swap(0) // pairs with the producer's Store before connect
+		if seq == 0 {
+			w.led.dup++ // a connection nobody numbered, or accepted twice
+			continue
+		}
+		now := clock.Now()
+		record(w.hist, now-stamp)
+		w.led.mark(seq)
+		w.last = now
+		took++
+	}
+}
+
+// acceptClient is a connection the producer opened and has not closed.
+type acceptClient struct {
+	fd, port int
+	opened   int64 // clock.Now at connect
+}
+
+// acceptHold is how long the producer keeps a client open at least, so
+// that its port is not bound again while a packet of the old connection
+// may be in flight: the server's reset, sent when the waiter closed its
+// end, may wait for a busy CPU's softirq, and met a new connection from
+// the same port (the same four-tuple, an ISN close to the last one) as a
+// reset of its handshake.
+const acceptHold = 50 * time.Millisecond
+
+// acceptProducer opens a connection to the listeners' port, then sleeps
+// interval, for each order's duration. Each connection's client port is
+// bound first, so its number and time are in place before the connect;
+// a client is closed once its connection has been accepted (its number is
+// 0 again) and acceptHold has passed, the rest when the trial ends.
+func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-chan time.Duration, reports chan<- repReport, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		for range orders {
+			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		}
+		return
+	}
+	defer unpin()
+	var pending []acceptClient
+	defer func() {
+		for _, c := range pending {
+			unix.Close(c.fd)
+		}
+	}()
+	ts := unix.NsecToTimespec(int64(interval))
+	server := &unix.SockaddrInet4{Port: acc.port, Addr: [4]byte{127, 0, 0, 1}}
+	for d := range orders {
+		before, _ := rusage.Thread()
+		var seq uint64
+		var ferr error
+		deadline := clock.Now() + int64(d)
+		for clock.Now() < deadline && !stop.Load() {
+			for len(pending) > 0 && acc.seqs[pending[0].port].Load() == 0 && clock.Now()-pending[0].opened > int64(acceptHold) {
+				unix.Close(pending[0].fd)
+				pending = pending[1:]
+			}
+			c, err := acceptDial(acc, server, seq+1)
+			if errors.Is(err, unix.ECONNRESET) {
+				// The connection may still have been queued: it stays
+				// numbered, and the ledger says whether it was accepted.
+				acc.resets.Add(1)
+				err = nil
+			}
+			if err != nil {
+				ferr = err
+				break
+			}
+			seq++
+			pending = append(pending, c)
+			unix.Nanosleep(&ts, nil)
+		}
+		after, _ := rusage.Thread()
+		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+	}
+}
+
+// acceptDial opens connection seq: a socket bound to a port of its own,
+// numbered and stamped, then connected (on loopback the connect completes
+// in the kernel, before any accept).
+func acceptDial(acc *acceptSrc, server *unix.SockaddrInet4, seq uint64) (acceptClient, error) {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return acceptClient{}, fmt.Errorf("client socket: %w", err)
+	}
+	fail := func(op string, err error) (acceptClient, error) {
+		unix.Close(fd)
+		return acceptClient{}, fmt.Errorf("client %s: %w", op, err)
+	}
+	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &noLinger); err != nil {
+		return fail("SO_LINGER", err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		return fail("bind", err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return fail("getsockname", err)
+	}
+	port := sa.(*unix.SockaddrInet4).Port
+	acc.stamps[port].Store(clock.Now())
+	acc.seqs[port].Store(seq) // pairs with the acceptor's Swap
+	c := acceptClient{fd: fd, port: port, opened: clock.Now()}
+	if err := unix.Connect(fd, server); err != nil {
+		if errors.Is(err, unix.ECONNRESET) {
+			return c, fmt.Errorf("client connect: %w", err)
+		}
+		acc.seqs[port].Store(0)
+		return fail("connect", err)
+	}
+	return c, nil
+}

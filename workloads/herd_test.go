@@ -1,0 +1,195 @@
+package workloads
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"kbench/impls/all"
+	"kbench/notify"
+	"kbench/results"
+)
+
+func herdVariants(t *testing.T, ids ...string) []notify.Variant {
+	t.Helper()
+	var out []notify.Variant
+	for _, id := range ids {
+		found := false
+		for _, v := range all.Variants() {
+			if v.ID() == id {
+				out, found = append(out, v), true
+			}
+		}
+		if !found {
+			t.Fatalf("no variant %s", id)
+		}
+	}
+	return out
+}
+
+func herdCfg() Config {
+	cfg := quickCfg()
+	cfg.Reps = 1
+	cfg.Params = map[string]int{"waiters": 2, "sources": 8, "interval_us": 50}
+	return cfg
+}
+
+func herdByName(rows []results.Result) map[string]results.Result {
+	m := map[string]results.Result{}
+	for _, r := range rows {
+		m[r.Backend+"/"+r.Variant] = r
+	}
+	return m
+}
+
+func herdValue(t *testing.T, r results.Result, name string) float64 {
+	t.Helper()
+	if len(r.Samples) != 1 {
+		t.Fatalf("%s/%s: %d samples, want 1", r.Backend, r.Variant, len(r.Samples))
+	}
+	v, ok := r.Samples[0].Values[name]
+	if !ok {
+		t.Fatalf("%s/%s: no %s in %v", r.Backend, r.Variant, name, r.Samples[0].Values)
+	}
+	return v
+}
+
+// TestHerdRows: the rows per arrangement and W, every firing taken exactly
+// once across the waiters, and the verdicts where an arrangement does not
+// apply.
+func TestHerdRows(t *testing.T) {
+	rows := runHerd(context.Background(), herdCfg(), herdVariants(t, "epoll/et", "epoll/oneshot", "kevent/syscall-fd", "kevent/syscall-user"))
+	got := herdByName(rows)
+	want := map[string]results.Status{
+		"epoll/et shard W1": results.StatusOK, "epoll/et shared W2": results.StatusOK, "epoll/et repl W2": results.StatusOK,
+		"epoll/et repl-excl W2": results.StatusOK, "epoll/et shard W2": results.StatusOK,
+		"epoll/oneshot shared W2": results.StatusNA, "epoll/oneshot repl W2": results.StatusOK,
+		"epoll/oneshot repl-excl W2": results.StatusNA, "epoll/oneshot shard W2": results.StatusOK,
+		"kevent/syscall-fd shared W2": results.StatusNA, "kevent/syscall-fd repl W2": results.StatusOK,
+		"kevent/syscall-fd repl-all W2": results.StatusOK, "kevent/syscall-fd shard W2": results.StatusOK,
+		"kevent/syscall-user shard W2": results.StatusNA,
+	}
+	for name, st := range want {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("no row %s (have %d rows)", name, len(rows))
+			continue
+		}
+		if r.Status != st {
+			t.Errorf("%s: status %s (%s), want %s", name, r.Status, r.Reason, st)
+			continue
+		}
+		if st == results.StatusNA && r.Reason == "" {
+			t.Errorf("%s: n/a without a reason", name)
+		}
+		if st != results.StatusOK {
+			continue
+		}
+		gen, col, lost, dup := r.Totals()
+		if gen == 0 || gen != col || lost != 0 || dup != 0 {
+			t.Errorf("%s: generated %d collected %d lost %d dup %d", name, gen, col, lost, dup)
+		}
+		if r.Params["waiters_share_cpus"] != "true" || r.Params["arrangement"] == "" {
+			t.Errorf("%s: params %v", name, r.Params)
+		}
+		for _, m := range []string{"events/s", "wasted/event", "csw/event", "p50-ns", "p99-ns", "fairness", "total-cpu-ns/event"} {
+			herdValue(t, r, m)
+		}
+		if h := decodeHist(t, r.Samples[0].Histograms["latency-ns"]); h.TotalCount() != int64(col) {
+			t.Errorf("%s: latency histogram holds %d values, want one per firing (%d)", name, h.TotalCount(), col)
+		}
+	}
+}
+
+// TestHerdWakePolicies: what each policy must show whatever the machine.
+// kevent's first waker readies the first queue's edge kevent only, so the
+// second waiter takes nothing (fairness 0) and no copy is stale; with
+// WAKEUP_ALL every queue's kevent is readied by a firing (copies, some of
+// them stale). Plain epoll instances are all woken,
+// but epoll_wait re-polls the eventfd and drops a drained one, so the
+// loser's wake-up shows in its context switches, not in its returns.
+func TestHerdWakePolicies(t *testing.T) {
+	got := herdByName(runHerd(context.Background(), herdCfg(), herdVariants(t, "kevent/syscall-fd")))
+	first, every := got["kevent/syscall-fd repl W2"], got["kevent/syscall-fd repl-all W2"]
+	if first.Status != results.StatusOK || every.Status != results.StatusOK {
+		t.Fatalf("statuses %s (%s), %s (%s)", first.Status, first.Reason, every.Status, every.Reason)
+	}
+	if f := herdValue(t, first, "fairness"); f != 0 {
+		t.Errorf("first waker: fairness %v, want 0 (the second queue is never readied)", f)
+	}
+	if c := herdValue(t, first, "copies/event"); c != 1 {
+		t.Errorf("first waker: copies/event %v, want 1", c)
+	}
+	// A kevent already on its queue's ready list is not queued again, so
+	// a slow waiter gets fewer than one copy per firing: more than one
+	// copy in all, and stale ones, is what first-waker cannot give.
+	if c := herdValue(t, every, "copies/event"); c <= 1 || c > 2 {
+		t.Errorf("WAKEUP_ALL: copies/event %v, want more than 1, at most 2", c)
+	}
+	if s := herdValue(t, every, "stale/event"); s <= 0 {
+		t.Errorf("WAKEUP_ALL: stale/event %v, want some", s)
+	}
+	if s := herdValue(t, first, "stale/event"); s != 0 {
+		t.Errorf("first waker: stale/event %v, want 0", s)
+	}
+}
+
+func TestHerdWs(t *testing.T) {
+	for _, c := range []struct {
+		max  int
+		want string
+	}{{1, "[1]"}, {2, "[1 2]"}, {4, "[1 2 4]"}, {6, "[1 2 4 6]"}, {8, "[1 2 4 8]"}} {
+		if got := fmt.Sprint(herdWs(c.max)); got != c.want {
+			t.Errorf("herdWs(%d) = %s, want %s", c.max, got, c.want)
+		}
+	}
+}
+
+// TestHerdBadWaiters: W below 1 or above what the process may create is
+// refused before anything runs.
+func TestHerdBadWaiters(t *testing.T) {
+	for _, w := range []int{0, -1, herdMaxWaiters + 1} {
+		if err := CheckParams(map[string]int{"waiters": w}, []Workload{Herd}, nil); err == nil {
+			t.Errorf("waiters=%d accepted", w)
+		}
+	}
+	if err := CheckParams(map[string]int{"waiters": 8}, []Workload{Herd}, nil); err != nil {
+		t.Errorf("waiters=8: %v", err)
+	}
+}
+
+// TestAcceptRows: the accept herd's rows, every connection accepted once
+// (or the row fails), and the reuseport baseline in place of sharded.
+func TestAcceptRows(t *testing.T) {
+	cfg := herdCfg()
+	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
+	got := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Accept))
+	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
+		"epoll/et reuseport W2", "kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2"} {
+		r, ok := got[name]
+		if !ok {
+			t.Errorf("no row %s", name)
+			continue
+		}
+		if r.Status != results.StatusOK {
+			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
+			continue
+		}
+		gen, col, lost, dup := r.Totals()
+		if gen == 0 || gen != col || lost != 0 || dup != 0 {
+			t.Errorf("%s: generated %d accepted %d lost %d dup %d", name, gen, col, lost, dup)
+		}
+		if want := map[bool]string{true: "2", false: "1"}[strings.Contains(name, "reuseport W2")]; r.Params["listeners"] != want {
+			t.Errorf("%s: listeners %q, want %s", name, r.Params["listeners"], want)
+		}
+	}
+	if r := got["kevent/syscall-fd shared W2"]; r.Status != results.StatusNA {
+		t.Errorf("kevent shared: %s, want n/a", r.Status)
+	}
+	// kevent's first waker: the first queue's kevent on the listener's
+	// storage is the only one readied.
+	if f := herdValue(t, got["kevent/syscall-fd repl W2"], "fairness"); f != 0 {
+		t.Errorf("kevent first waker: fairness %v, want 0", f)
+	}
+}
