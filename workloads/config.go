@@ -125,6 +125,9 @@ type Workload struct {
 	Params []Param
 	// Order places the workload in the suite (ascending).
 	Order int
+	// Collectors: the workload spreads its collecting threads over
+	// Config.Collectors() (herd), whose CPUs the engine then meters too.
+	Collectors bool
 	// Suite names the suite the workload belongs to: "" is the default
 	// suite (`kbench run`); a workload of a named suite (Suites) runs only
 	// with --suite=NAME or when --workload names it.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 
 	"kbench/internal/interfere"
@@ -53,16 +54,24 @@ func (s *Suite) Steps() int {
 	return n
 }
 
-// cpus are the CPUs whose time the engine meters.
-func (s *Suite) cpus() []int {
-	c := []int{s.Cfg.ProducerCPU}
-	if s.Cfg.ConsumerCPU != s.Cfg.ProducerCPU {
-		c = append(c, s.Cfg.ConsumerCPU)
+// cpus are the CPUs whose time the engine meters for w's trials: the
+// producer's, the consumer's (every collector's for a workload that spreads
+// its collectors), the helper thread's.
+func (s *Suite) cpus(w Workload) []int {
+	c := []int{s.Cfg.ProducerCPU, s.Cfg.ConsumerCPU}
+	if w.Collectors {
+		c = append(c, s.Cfg.Collectors()...)
 	}
-	if h := s.Cfg.HelperCPU; h >= 0 && h != c[0] && (len(c) == 1 || h != c[1]) {
-		c = append(c, h)
+	if s.Cfg.HelperCPU >= 0 {
+		c = append(c, s.Cfg.HelperCPU)
 	}
-	return c
+	var out []int
+	for _, x := range c {
+		if x >= 0 && !slices.Contains(out, x) {
+			out = append(out, x)
+		}
+	}
+	return out
 }
 
 // Run measures the suite. It returns the rows that ran (all of a row's
@@ -128,11 +137,11 @@ func (s *Suite) rounds(ctx context.Context, w Workload, rng *rand.Rand) ([]*resu
 			if s.Step != nil {
 				s.Step(fmt.Sprintf("%s %s %d/%d", w.Name, v.ID(), rep+1, s.Cfg.Reps))
 			}
-			before, merr := interfere.Take(s.cpus())
+			before, merr := interfere.Take(s.cpus(w))
 			r := w.Run(ctx, v, trial)
 			var reading *results.Interference
 			if merr == nil {
-				if after, err := interfere.Take(s.cpus()); err == nil {
+				if after, err := interfere.Take(s.cpus(w)); err == nil {
 					rd := after.Since(before)
 					reading = &rd
 				}
@@ -220,7 +229,7 @@ func (s *Suite) runAll(ctx context.Context, w Workload) []results.Result {
 	if s.Step != nil {
 		s.Step(w.Name)
 	}
-	before, merr := interfere.Take(s.cpus())
+	before, merr := interfere.Take(s.cpus(w))
 	var vs []notify.Variant
 	if s.Narrowed {
 		vs = s.Variants
@@ -228,7 +237,7 @@ func (s *Suite) runAll(ctx context.Context, w Workload) []results.Result {
 	rows := w.RunAll(ctx, s.Cfg, vs)
 	var reading *results.Interference
 	if merr == nil {
-		if after, err := interfere.Take(s.cpus()); err == nil {
+		if after, err := interfere.Take(s.cpus(w)); err == nil {
 			rd := after.Since(before)
 			reading = &rd
 		}

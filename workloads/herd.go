@@ -41,10 +41,11 @@ import (
 // takes it, and the others' reports are stale copies. The ledgers of all
 // waiters are merged to check every firing taken exactly once.
 var Herd = Workload{
-	Name:  "herd",
-	Order: 65,
-	Suite: "herd",
-	Desc:  "W waiters on S eventfds, per arrangement (shared instance, replicated instances, sharded sources) and wake-up policy: events/s, wasted wake-ups, context switches, latency, fairness and CPU per event",
+	Name:       "herd",
+	Order:      65,
+	Suite:      "herd",
+	Collectors: true,
+	Desc:       "W waiters on S eventfds, per arrangement (shared instance, replicated instances, sharded sources) and wake-up policy: events/s, wasted wake-ups, context switches, latency, fairness and CPU per event",
 	Params: []Param{
 		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
 			Help: "largest W: rows at W=1 (one waiter, the baseline), 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},

@@ -31,10 +31,11 @@ import (
 // is not measured. Every connection is numbered by its client port and
 // must be accepted exactly once. The rows' "event" is a connection.
 var Accept = Workload{
-	Name:  "accept",
-	Order: 66,
-	Suite: "herd",
-	Desc:  "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
+	Name:       "accept",
+	Order:      66,
+	Suite:      "herd",
+	Collectors: true,
+	Desc:       "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
 	Params: []Param{
 		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
 			Help: "largest W: rows at W=1, 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},
