@@ -55,6 +55,8 @@ func gateCmd(stdout io.Writer, args []string) error {
 	metrics := fs.String("metrics", "primary", "gating metrics: primary, all, or names comma-separated (events/s,p99-ns); the others are reported only")
 	correction := fs.String("correction", string(o.Correction), "across the gating comparisons: holm (family-wise), bh (false discovery rate) or none")
 	fs.BoolVar(&o.Paired, "paired", o.Paired, "when base and head runs alternated, test each adjacent pair's ratio (signed-rank) instead of two unordered samples (U test)")
+	fs.BoolVar(&o.Strata, "strata", o.Strata, "in paired comparisons, test with every repetition of the two runs of each pair (van Elteren) instead of one ratio per pair")
+	fs.Float64Var(&o.NoiseScale, "noise-scale", o.NoiseScale, "the noise floor, in units of one observation's scatter (0: only --threshold)")
 	all := fs.Bool("all", false, "list every compared metric, not only the significant ones")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {

@@ -62,10 +62,18 @@ type Options struct {
 	// pair's ratio (Wilcoxon signed-rank) instead of the two sets as
 	// unordered samples (Mann-Whitney U).
 	Paired bool
+	// Strata: in paired comparisons, test with every repetition of each
+	// pair's two runs (van Elteren's stratified rank sum, strata.go)
+	// instead of one ratio per pair.
+	Strata bool
+	// NoiseScale multiplies the noise floor (noise.go): 1 requires a
+	// change beyond the scatter of one observation; 0 leaves the
+	// threshold alone.
+	NoiseScale float64
 }
 
 // DefaultOptions are the gate's defaults.
-var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: Holm, Paired: true}
+var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: Holm, Paired: true, Strata: true, NoiseScale: 1}
 
 // Verdict of one metric of one row.
 type Verdict string
@@ -233,6 +241,9 @@ func Compare(base, head []*results.File, o Options) (*Report, error) {
 					c.MinP = 1
 				}
 				c.Delta, c.Noise = pairedChange(d, u.Better)
+				if o.Strata {
+					c.PWorse, c.PBetter, c.MinP, _ = stratified(ps, br, hr, u.Name, u.Better)
+				}
 			}
 			c.Gating = gates(br.workload, u.Name)
 			rep.Changes = append(rep.Changes, c)
@@ -284,7 +295,7 @@ func judge(rep *Report, o Options) {
 		}
 		c.Floor = o.Threshold
 		if !math.IsNaN(c.Noise) {
-			c.Floor = math.Max(o.Threshold, c.Noise)
+			c.Floor = math.Max(o.Threshold, o.NoiseScale*c.Noise)
 		}
 		switch {
 		case c.PAdj < o.Alpha && !c.Gating:
