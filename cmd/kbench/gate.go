@@ -23,9 +23,11 @@ the other metrics are reported and never fail.
 
 A gating metric regresses when three things hold. It is significantly worse
 after Holm's correction across all gating comparisons (family-wise p < alpha,
-one-sided): when base and head runs alternated (make gate), by Wilcoxon's
-signed-rank test over the adjacent base/head pairs, so that bursts of other
-work reaching both runs of a pair cancel; otherwise by the Mann-Whitney U test
+one-sided): when base and head runs alternated (make gate), by van Elteren's
+stratified rank sum, each adjacent base/head pair a stratum holding both runs'
+repetitions (independent trials), so that bursts of other work reaching both
+runs of a pair cancel (--strata=false: Wilcoxon's signed-rank test over the
+pairs' ratios); otherwise by the Mann-Whitney U test
 (x/perf benchmath) on the runs' medians (on one run's repetitions with one run
 a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
 floor: the scatter of one observation, one pair's ratio or one run (1.4826 x
