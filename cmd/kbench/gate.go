@@ -1,14 +1,13 @@
 package main
 
 import (
+	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strings"
-
-	"github.com/olekukonko/tablewriter"
-	"github.com/olekukonko/tablewriter/tw"
 
 	"kbench/results/gate"
 	"kbench/results/table"
@@ -60,6 +59,7 @@ func gateCmd(stdout io.Writer, args []string) error {
 	fs.BoolVar(&o.Strata, "strata", o.Strata, "in paired comparisons, test with every repetition of the two runs of each pair (van Elteren) instead of one ratio per pair")
 	fs.Float64Var(&o.NoiseScale, "noise-scale", o.NoiseScale, "the noise floor, in units of one observation's scatter (0: only --threshold)")
 	all := fs.Bool("all", false, "list every compared metric, not only the significant ones")
+	format := fs.String("format", "table", "stdout: table, markdown (a CI job summary), csv or json")
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
 			fmt.Fprint(stdout, gateUsage)
@@ -71,6 +71,9 @@ func gateCmd(stdout io.Writer, args []string) error {
 	}
 	if fs.NArg() != 2 {
 		return usagef("gate: want two result sets, BASE and HEAD (got %d arguments)", fs.NArg())
+	}
+	if !slices.Contains([]string{"table", "markdown", "csv", "json"}, *format) {
+		return usagef("gate: --format %q: want table, markdown, csv or json", *format)
 	}
 	o.Threshold = *threshold / 100
 	o.Correction = gate.Correction(*correction)
@@ -95,7 +98,9 @@ func gateCmd(stdout io.Writer, args []string) error {
 	if err != nil {
 		return usagef("gate: %v", err)
 	}
-	printGate(stdout, rep, *all)
+	if err := printGate(stdout, rep, *all, *format); err != nil {
+		return err
+	}
 	if rep.Failed() {
 		return exitError{code: 1, msg: "gate: FAIL (" + rep.Summary() + ")"}
 	}
@@ -105,15 +110,21 @@ func gateCmd(stdout io.Writer, args []string) error {
 	return nil
 }
 
-func printGate(w io.Writer, rep *gate.Report, all bool) {
-	t := tablewriter.NewTable(w, tablewriter.WithHeaderAutoFormat(tw.Off))
-	t.Header("row", "metric", "base", "head", "delta", "floor", "p worse", "p adj", "n", "verdict")
-	shown := 0
+// printGate writes the compared metrics (the significant ones, or all),
+// then the verdict lines and the summary, as a table in the asked-for form
+// (table, markdown, csv) or as the report's JSON.
+func printGate(w io.Writer, rep *gate.Report, all bool, format string) error {
+	if format == "json" {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", " ")
+		return enc.Encode(rep)
+	}
+	header := []string{"row", "metric", "base", "head", "delta", "floor", "p worse", "p adj", "n", "verdict"}
+	var lines [][]string
 	for _, c := range rep.Changes {
 		if !all && (c.Verdict == gate.Same || c.Verdict == gate.TooFew && !c.Gating) {
 			continue
 		}
-		shown++
 		pct := func(x float64, sign string) string {
 			if math.IsNaN(x) {
 				return "-"
@@ -124,8 +135,8 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 		if c.Note != "" {
 			v += " (" + c.Note + ")"
 		}
-		// The n column also names the test: pairs are the signed-rank
-		// test's, runs and reps the U test's.
+		// The n column also names the test: pairs are the paired tests',
+		// runs and reps the U test's.
 		n := fmt.Sprintf("%d+%d runs", c.BaseN, c.HeadN)
 		switch {
 		case c.Pairs > 0:
@@ -139,12 +150,10 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 			metric += " secondary"
 			padj = "-"
 		}
-		t.Append(c.Row, metric, table.Num(c.BaseMed), table.Num(c.HeadMed), pct(c.Delta, "+"), pct(c.Floor, ""),
-			fmt.Sprintf("%.3g", c.PWorse), padj, n, v)
+		lines = append(lines, []string{c.Row, metric, table.Num(c.BaseMed), table.Num(c.HeadMed), pct(c.Delta, "+"), pct(c.Floor, ""),
+			fmt.Sprintf("%.3g", c.PWorse), padj, n, v})
 	}
-	if shown > 0 {
-		t.Render()
-	}
+	var notes []string
 	for _, x := range rep.Notices {
 		effect := "warn"
 		if x.Fails() {
@@ -154,10 +163,17 @@ func printGate(w io.Writer, rep *gate.Report, all bool) {
 		if subject == "" {
 			subject = "run"
 		}
-		fmt.Fprintf(w, "%s (%s): %s: %s\n", x.Kind, effect, subject, x.Note)
+		notes = append(notes, fmt.Sprintf("%s (%s): %s: %s", x.Kind, effect, subject, x.Note))
 	}
 	if rep.Powerless != "" {
-		fmt.Fprintln(w, "NO POWER:", rep.Powerless)
+		notes = append(notes, "NO POWER: "+rep.Powerless)
 	}
-	fmt.Fprintln(w, "gate:", rep.Summary())
+	notes = append(notes, "gate: "+rep.Summary())
+	if len(lines) == 0 {
+		for _, n := range notes {
+			fmt.Fprintln(w, n)
+		}
+		return nil
+	}
+	return table.WriteLines(w, format, "gate", header, lines, notes)
 }
