@@ -22,11 +22,11 @@ the other metrics are reported and never fail.
 
 A gating metric regresses when three things hold. It is significantly worse
 after Holm's correction across all gating comparisons (family-wise p < alpha,
-one-sided): when base and head runs alternated (make gate), by van Elteren's
-stratified rank sum, each adjacent base/head pair a stratum holding both runs'
-repetitions (independent trials), so that bursts of other work reaching both
-runs of a pair cancel (--strata=false: Wilcoxon's signed-rank test over the
-pairs' ratios); otherwise by the Mann-Whitney U test
+one-sided): when base and head runs alternated (make gate), by Wilcoxon's
+signed-rank test over the adjacent base/head pairs, so that bursts of other
+work reaching both runs of a pair cancel (--strata: van Elteren's stratified
+rank sum over every repetition of each pair, more powerful but measured to
+raise false alarms); otherwise by the Mann-Whitney U test
 (x/perf benchmath) on the runs' medians (on one run's repetitions with one run
 a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
 floor: the scatter of one observation, one pair's ratio or one run (1.4826 x
@@ -56,7 +56,7 @@ func gateCmd(stdout io.Writer, args []string) error {
 	metrics := fs.String("metrics", "primary", "gating metrics: primary, all, or names comma-separated (events/s,p99-ns); the others are reported only")
 	correction := fs.String("correction", string(o.Correction), "across the gating comparisons: holm (family-wise), bh (false discovery rate) or none")
 	fs.BoolVar(&o.Paired, "paired", o.Paired, "when base and head runs alternated, test each adjacent pair's ratio (signed-rank) instead of two unordered samples (U test)")
-	fs.BoolVar(&o.Strata, "strata", o.Strata, "in paired comparisons, test with every repetition of the two runs of each pair (van Elteren) instead of one ratio per pair")
+	fs.BoolVar(&o.Strata, "strata", o.Strata, "in paired comparisons, test with every repetition of the two runs of each pair (van Elteren) instead of one ratio per pair; more powerful, but it raised false alarms here (README)")
 	fs.Float64Var(&o.NoiseScale, "noise-scale", o.NoiseScale, "the noise floor, in units of one observation's scatter (0: only --threshold)")
 	all := fs.Bool("all", false, "list every compared metric, not only the significant ones")
 	format := fs.String("format", "table", "stdout: table, markdown (a CI job summary), csv or json")
