@@ -37,7 +37,7 @@ type Interference struct {
 	IdleNs int64 `json:"idle_ns"`
 	// StealNs: time the hypervisor ran something else on those CPUs.
 	StealNs int64 `json:"steal_ns"`
-	// SelfNs: this process's CPU time, all threads.
+	// SelfNs: this process's CPU time, all threads, with its children's that ended in the window (the C twins).
 	SelfNs int64 `json:"self_ns"`
 	// MeasuredNs: the measured threads' CPU time (producer, consumer,
 	// helper), when the workload reports it.

@@ -169,14 +169,23 @@ func parseStat(text string, cpus []int) ([]cpuTimes, error) {
 	return out, nil
 }
 
-// selfCPU is this process's CPU time, every thread, from getrusage, which
-// the scheduler keeps to the nanosecond (unlike the ticks of /proc).
+// selfCPU is this process's CPU time, every thread, and that of its
+// children that have ended and been waited for, from getrusage, which the
+// scheduler keeps to the nanosecond (unlike the ticks of /proc). The
+// children are kbench's own measurement too: the C twins of fidelity and
+// the ring lab run as child processes, and without them a twin's round
+// would read as someone else's work on the pinned CPUs (fidelity and ring
+// rows were all "noisy" on an idle machine).
 func selfCPU() (int64, error) {
-	var ru unix.Rusage
-	if err := unix.Getrusage(unix.RUSAGE_SELF, &ru); err != nil {
-		return 0, fmt.Errorf("getrusage(RUSAGE_SELF): %w", err)
+	var total int64
+	for _, who := range []int{unix.RUSAGE_SELF, unix.RUSAGE_CHILDREN} {
+		var ru unix.Rusage
+		if err := unix.Getrusage(who, &ru); err != nil {
+			return 0, fmt.Errorf("getrusage(%d): %w", who, err)
+		}
+		total += ru.Utime.Nano() + ru.Stime.Nano()
 	}
-	return ru.Utime.Nano() + ru.Stime.Nano(), nil
+	return total, nil
 }
 
 // atClkTck is the auxiliary-vector entry carrying USER_HZ (sysconf's
