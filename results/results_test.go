@@ -116,3 +116,15 @@ func TestCSVHasEveryRep(t *testing.T) {
 		t.Errorf("%d CSV rows, want 4", len(rows))
 	}
 }
+
+// A figure measured in the run and kept among the parameters (the ring
+// lab's floor_ns) is not part of a row's name: two runs of one build must
+// name their rows alike, or the gate calls every ring row MISSING.
+func TestBenchNameLeavesOutMeasuredParams(t *testing.T) {
+	a := Result{Workload: "ring", Backend: "ring", Variant: "owned 40B stream b1 cross", Params: map[string]string{"lab_slots": "256", "floor_ns": "53.1"}}
+	b := a
+	b.Params = map[string]string{"lab_slots": "256", "floor_ns": "61.7"}
+	if BenchName(&a) != BenchName(&b) {
+		t.Errorf("names differ by a measured figure:\n%s\n%s", BenchName(&a), BenchName(&b))
+	}
+}
