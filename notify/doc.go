@@ -49,6 +49,18 @@
 // kernel mechanism is refused on this machine returns an error wrapping
 // ErrUnavailable from its constructor, with the kernel's reason.
 //
+// Source kinds. A real event loop waits on descriptors, timers, signals and
+// wake-ups from other threads in one call. A Notifier that implements
+// KindSources (kinds.go) takes timers (CLOCK_MONOTONIC, relative or
+// absolute, once or periodic), signals and user events beside its
+// descriptors, and reports them through the same Wait with Event.Kind and
+// a count in Event.Data (expirations, signals received, the sum of the
+// values posted), so that a caller can account for every expiration,
+// signal and post exactly once. Caps.Kinds says which kinds a backend
+// takes, Caps.NativeKinds which its kernel interface serves itself
+// (IORING_OP_TIMEOUT, kevent's timer and signal types) rather than through
+// a descriptor it owns and drains (timerfd, signalfd, eventfd).
+//
 // Hot paths allocate nothing: the caller owns and reuses the events slice,
 // and Wait, Modify (as a re-arm) and Fire must not allocate.
 //

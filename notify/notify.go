@@ -93,8 +93,10 @@ const (
 // caller's slice.
 type Event struct {
 	Token uint64   // the token given at registration, intact
-	Ready Interest // readiness observed
+	Ready Interest // readiness observed (KindFD); Readable for the other kinds
 	Flags Flags
+	Kind  Kind   // the source's kind (KindFD for Add's sources)
+	Data  uint64 // KindSources' count (kinds.go); 0 for descriptors
 }
 
 // Caps describes what a backend can do.
@@ -111,7 +113,17 @@ type Caps struct {
 	UserSources bool
 	// Emulated: readiness of fd sources reaches the mechanism through another
 	// one (kevent's hook thread learns it from epoll); results label it.
+	// Workloads read this field, never the Note string.
 	Emulated bool
+	// Kinds the backend accepts through KindSources (KindFD always).
+	Kinds Kinds
+	// NativeKinds is the subset its kernel interface serves itself (an
+	// io_uring timeout, a kevent timer); the rest go through a descriptor
+	// (timerfd, signalfd, eventfd) the backend owns and drains.
+	NativeKinds Kinds
+	// KindNote says, in one line, how the non-fd kinds are served and what
+	// the backend adds to the kernel's signal coalescing.
+	KindNote string
 }
 
 // Notifier is the contract of doc.go.

@@ -24,6 +24,12 @@ type Options struct {
 	// HelperCPU is the CPU for a backend's own kernel-side thread (kevent's
 	// hook thread, io_uring's SQPOLL thread); -1 leaves it unpinned.
 	HelperCPU int
+	// RingEntries, when > 0, sizes the backend's event ring, whatever its
+	// own parameter is called (io_uring cq_entries with sq_entries no
+	// larger, kevent ring_slots, AIO nr_events): the one generic knob, so
+	// that workloads name no backend's private parameters. A value the user
+	// set for the backend's own parameter wins; 0 keeps the defaults.
+	RingEntries int
 	// Params are variant parameters (kevent zach's N, ring sizes); every
 	// value used is recorded in results.
 	Params map[string]int
