@@ -17,7 +17,7 @@ help:
 	@echo "make quick    kbench run --impl=all --quick"
 	@echo "make bench    go test benchmarks (fan-in loops, rings) with allocations"
 	@echo "make plots    figures and report.html of the newest out/*.json (RESULT=file for another) in plots/<name>/"
-	@echo "make gate BASE=rev [RUNS=12] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
+	@echo "make gate BASE=rev [RUNS=16] [GATE_RUN='--workload=fanin'] [GATE_FLAGS=]"
 	@echo "             build BASE and the working tree, run both RUNS times interleaved, kbench gate them;"
 	@echo "             exits with the gate's status: 0 pass, 1 fail, 2 unusable"
 	@echo "make vet | race | unit | fuzz | smoke   parts of make test"

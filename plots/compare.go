@@ -20,6 +20,9 @@ type Comparison struct {
 	Base, Head string
 	Summary    string
 	Failed     bool // the gate's verdict: a regression or a broken row
+	// Powerless: no gating comparison could ever reject (kbench gate
+	// exits 2, NO POWER); why, in the gate's words.
+	Powerless string
 	// AllTooFew: no compared metric had enough observations to judge.
 	AllTooFew bool
 	// Reps: some metric was judged on one run's repetitions (a side had a
@@ -69,7 +72,7 @@ func compareTwo(base, head *Input) (Comparison, error) {
 	if err != nil {
 		return Comparison{}, err
 	}
-	c := Comparison{Base: base.Label, Head: head.Label, Summary: rep.Summary(), Failed: rep.Failed()}
+	c := Comparison{Base: base.Label, Head: head.Label, Summary: rep.Summary(), Failed: rep.Failed(), Powerless: rep.Powerless}
 	rows := func(f *results.File) map[string]*results.Result {
 		m := map[string]*results.Result{}
 		for i := range f.Results {

@@ -543,3 +543,18 @@ func TestLogTicksLabelled(t *testing.T) {
 		t.Errorf("labels within a decade: %q, want 500 1k 2k", got)
 	}
 }
+
+// A comparison the gate could not judge (one repetition a side: no test
+// can reject) says so as kbench gate does, never "pass".
+func TestCompareReportNoPower(t *testing.T) {
+	one := func(v float64) *results.File {
+		f := &results.File{Schema: results.Schema, Complete: true}
+		f.Results = append(f.Results, row("fanin", "epoll", "lt", nil, map[string]float64{"events/s": v, "consumer-cpu-ns/event": 600}))
+		return f
+	}
+	_, _, html := reportFor(t, []*Input{input("a", one(1e6)), input("b", one(1.1e6))})
+	if !strings.Contains(html, "NO POWER") || strings.Contains(html, `class="verdict-pass"`) {
+		i := strings.Index(html, "Gate verdict")
+		t.Errorf("verdict of a powerless comparison: %.200s", html[max(i, 0):])
+	}
+}

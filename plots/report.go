@@ -143,7 +143,7 @@ details { margin-bottom: 1.5em; }
 {{if .EnvDiff}}<table class="left"><tr><th></th>{{range .Inputs}}<th>{{.Label}}</th>{{end}}</tr>
 {{range .EnvDiff}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</table>{{else}}<p>The inputs' environments do not differ (kernel, host, commit, CPU, Go, start time, command).</p>{{end}}
 {{range .Comps}}<h3>{{.Head}} against {{.Base}}</h3>
-<p>Gate verdict: {{if .Failed}}<span class="verdict-fail">FAIL</span>{{else}}<span class="verdict-pass">pass</span>{{end}} ({{.Summary}}).
+<p>Gate verdict: {{if .Failed}}<span class="verdict-fail">FAIL</span>{{else if .Powerless}}<span class="verdict-fail">NO POWER</span>: {{.Powerless}}{{else}}<span class="verdict-pass">pass</span>{{end}} ({{.Summary}}).
 Mann-Whitney U test per metric, significant at p &lt; 0.05; a regression is significant and worse than 5 % in the metric's own direction.</p>
 {{if .Reps}}<p class="status">A side holds a single run: the U test compared that run's repetitions, which share one stretch of the machine's drift and do not sample the variation between runs (on a shared machine two runs of one build differ by 10–40 %). Read its verdicts as hints; for a verdict give each side a directory of interleaved runs (scripts/gate.sh).</p>{{end}}
 {{if .AllTooFew}}<p class="status">No metric could be judged: every comparison had too few observations for the U test to reject at 0.05 (three repetitions a side cannot). Compare directories of several runs per input (scripts/gate.sh interleaves them), or run more repetitions.</p>{{end}}

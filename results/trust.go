@@ -85,7 +85,11 @@ func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
 // stay in Trust), else unstable, else ok; the reasons open r.Reason. A
 // failed, skipped or n/a row keeps its status and reason; its Trust is
 // still filled when it has samples. A row without samples gets no Trust.
-func (r *Result) Assess(o TrustOptions) {
+func (r *Result) Assess(o TrustOptions) { r.AssessDrift(o, nil) }
+
+// AssessDrift is Assess with each metric's interval widened by drift[name]
+// (MachineDrift over the rows of the same rounds).
+func (r *Result) AssessDrift(o TrustOptions, drift map[string]float64) {
 	o = o.withDefaults()
 	note := r.Reason
 	if (r.Status == StatusNoisy || r.Status == StatusUnstable) && r.Trust != nil {
@@ -106,7 +110,7 @@ func (r *Result) Assess(o TrustOptions) {
 			if t.Intervals == nil {
 				t.Intervals = map[string]Interval{}
 			}
-			t.Intervals[u.Name] = MedianInterval(v, o.Confidence)
+			t.Intervals[u.Name] = MedianInterval(v, o.Confidence).widen(drift[u.Name])
 		}
 	}
 

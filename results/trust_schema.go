@@ -49,7 +49,9 @@ type Interference struct {
 }
 
 // Interval is a 95 % confidence interval of a metric's median over a row's
-// repetitions (order statistics: no assumption about the distribution).
+// repetitions (order statistics: no assumption about the distribution),
+// widened by the machine's drift between rounds when the engine measured
+// one (Drift).
 type Interval struct {
 	Median float64 `json:"median"`
 	Lo     float64 `json:"lo"`
@@ -58,6 +60,10 @@ type Interval struct {
 	// with few repetitions it can only be below 0.95).
 	Confidence float64 `json:"confidence"`
 	N          int     `json:"n"`
+	// Drift: the interval was widened by this share on each side for the
+	// machine's drift between the invocation's rounds (results/drift.go);
+	// 0 when it was not.
+	Drift float64 `json:"drift,omitempty"`
 }
 
 // Trust is a row's summary of how far its figures hold.

@@ -20,7 +20,7 @@
 # injected of 10. Exit status: 0 both targets met, 1 not, 2 bad usage or a
 # trial the gate could not judge. Every binary is built once per invocation.
 set -euo pipefail
-aa=20 inj=10 runs=12 fraction=0.1 keep=
+aa=20 inj=10 runs=16 fraction=0.1 keep=
 run_flags='--workload=fanin --impl=epoll --reps=6 --duration=50ms'
 usage() { echo "usage: scripts/gate-trials.sh [--aa N] [--injected M] [--runs R] [--run-flags FLAGS] [--fraction F] [--keep DIR] [--quick]" >&2; exit 2; }
 while [ $# -gt 0 ]; do

@@ -29,7 +29,7 @@
 # (0.00098) reach it only if every pair leans the same way, 12 (0.00024)
 # leave room for a pair that a burst of other work turned around.
 set -euo pipefail
-runs=${RUNS:-12}
+runs=${RUNS:-16}
 run_flags=${GATE_RUN:---workload=fanin}
 gate_flags=${GATE_FLAGS:-}
 go=${GO:-go}

@@ -160,6 +160,14 @@ func (s *Suite) rounds(ctx context.Context, w Workload, rng *rand.Rand) ([]*resu
 			s.settle(r)
 		}
 	}
+	// Trust last: the rows' intervals cover the machine's drift between
+	// these rounds (results/drift.go).
+	drift := results.MachineDrift(rows)
+	for _, r := range rows {
+		if r != nil {
+			r.AssessDrift(s.Trust, drift)
+		}
+	}
 	return rows, order
 }
 
@@ -201,8 +209,8 @@ func (s *Suite) merge(row **results.Result, r results.Result, rep int, reading *
 	return false
 }
 
-// settle gives a row its final status, the parameters of the whole run and
-// its trust assessment.
+// settle gives a row its final status and the parameters of the whole
+// run; its trust assessment follows once every row is settled.
 func (s *Suite) settle(r *results.Result) {
 	trials := map[int]bool{}
 	for _, smp := range r.Samples {
@@ -219,7 +227,6 @@ func (s *Suite) settle(r *results.Result) {
 			r.Status, r.Reason = results.StatusFailed, "no repetition completed"
 		}
 	}
-	r.Assess(s.Trust)
 }
 
 // runAll runs a workload that schedules its own repetitions (calibration,

@@ -73,7 +73,7 @@ type Options struct {
 }
 
 // DefaultOptions are the gate's defaults.
-var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: Holm, Paired: true, NoiseScale: 1}
+var DefaultOptions = Options{Alpha: 0.05, Threshold: 0.05, Correction: BH, Paired: false, NoiseScale: 0.5}
 
 // Verdict of one metric of one row.
 type Verdict string

@@ -54,7 +54,9 @@ func alternating(n int, state func(k int) float64, factor float64) (base, head [
 func TestPairedSeesThroughMachineState(t *testing.T) {
 	state := func(k int) float64 { return []float64{1, 1.9, 1.3, 0.8, 1.6, 1.1, 2.0, 0.9, 1.4, 1.2, 1.7, 1.05}[k] }
 	base, head := alternating(12, state, 1.1)
-	rep, err := Compare(base, head, DefaultOptions)
+	paired := DefaultOptions
+	paired.Paired = true
+	rep, err := Compare(base, head, paired)
 	if err != nil {
 		t.Fatal(err)
 	}
