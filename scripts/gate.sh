@@ -15,19 +15,19 @@
 # first half and head first in the second, one A/A trial here showed head
 # 5 % slower in 11 of 12 pairs, and the gate failed it.
 #
-# Environment: RUNS (runs a side, default 12), GATE_RUN (flags for each
+# Environment: RUNS (runs a side, default 16), GATE_RUN (flags for each
 # `kbench run`, default --workload=fanin), GATE_FLAGS (flags for
 # `kbench gate`), GO. GATE_BASE_BIN and GATE_HEAD_BIN name prebuilt
 # binaries instead (BASE_REV is then not needed): scripts/gate-trials.sh
 # uses them to build once and gate many times; GATE_KEEP=dir keeps the
 # result files.
 #
-# Why 12 runs a side: the gate tests the k-th base run against the k-th
-# head run beside it (signed-rank over the pairs), and n pairs cannot give a
-# one-sided p below 2^-n. The default fan-in run has ~20 rows x 2 primary
-# metrics, so Holm's first step needs p < 0.05/40 = 0.00125: 10 pairs
-# (0.00098) reach it only if every pair leans the same way, 12 (0.00024)
-# leave room for a pair that a burst of other work turned around.
+# Why 16 runs a side: a run's median moves by 5-15 % here from one run to
+# the next, as much as a 10 % per-event slowdown moves it, and the gate
+# tests the 16 base runs against the 16 head runs (U test, corrected
+# across the gating comparisons); at 12 a side it saw such a slowdown in 8
+# of 10 trials here (README, "How well it works here"). Each run a side
+# costs about 2 s with `--workload=fanin --impl=epoll`.
 set -euo pipefail
 runs=${RUNS:-16}
 run_flags=${GATE_RUN:---workload=fanin}

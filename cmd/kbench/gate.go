@@ -21,18 +21,22 @@ p99 latency and, in the closed fan-in loops, the collector's CPU per event);
 the other metrics are reported and never fail.
 
 A gating metric regresses when three things hold. It is significantly worse
-after Holm's correction across all gating comparisons (family-wise p < alpha,
-one-sided): when base and head runs alternated (make gate), by Wilcoxon's
-signed-rank test over the adjacent base/head pairs, so that bursts of other
-work reaching both runs of a pair cancel (--strata: van Elteren's stratified
-rank sum over every repetition of each pair, more powerful but measured to
-raise false alarms); otherwise by the Mann-Whitney U test
-(x/perf benchmath) on the runs' medians (on one run's repetitions with one run
-a side: "reps"). Its change exceeds the threshold. And it exceeds the noise
-floor: the scatter of one observation, one pair's ratio or one run (1.4826 x
-the median absolute deviation), learned from these runs. Few runs cannot reject at all
-(3+3 runs: p >= 0.05; 6 pairs: p >= 0.016): such comparisons say "too few",
-and a gate none of whose comparisons could reject exits 2.
+(one-sided) after Benjamini-Hochberg's correction across all gating
+comparisons (--correction=holm for Holm's family-wise step-down): by the
+Mann-Whitney U test (x/perf benchmath) on the runs' medians, or on one run's
+repetitions with one run a side ("reps"). When nothing changed, the chance
+that any comparison is flagged is at most alpha either way; when something
+did, a change that moves many rows a little is seen by BH and missed by Holm
+(README, "How well it works here"). --paired tests each adjacent base/head
+pair's ratio (Wilcoxon's signed-rank) instead, for runs that alternated
+(make gate), so that bursts of other work reaching both runs of a pair
+cancel; --strata, van Elteren's stratified rank sum over every repetition of
+each pair, more powerful but measured to raise false alarms. Its change
+exceeds the threshold. And it exceeds the noise floor: --noise-scale (0.5)
+times the scatter of one observation, one pair's ratio or one run (1.4826 x
+the median absolute deviation), learned from these runs. Few runs cannot
+reject at all (3+3 runs: p >= 0.05; 6 pairs: p >= 0.016): such comparisons
+say "too few", and a gate none of whose comparisons could reject exits 2.
 
 Verdict lines that fail the gate: REGRESSION; BROKEN (ok in base, failed in
 head); SKIPPED (measured in base, skipped or n/a in head); MISSING (measured in

@@ -121,10 +121,17 @@ func oneSided(p float64, base, head []float64, better string) (worse, improved f
 	return 1 - half, 1 - half
 }
 
-// firstStep is the level the smallest p of a family of m must beat before
-// the correction lets anything through: below it, nothing can be flagged.
+// firstStep is the largest level a p of a family of m can be flagged at:
+// a comparison whose smallest possible p is not below it can never fail
+// the gate (Holm: alpha/m for the first step; BH: alpha, when every
+// comparison is that small).
 func firstStep(c Correction, alpha float64, m int) float64 {
-	if c == None || m == 0 {
+	switch {
+	case c == None || m == 0:
+		return alpha
+	case c == BH:
+		// BH rejects the k smallest when the k-th is below k·alpha/m: with
+		// every comparison moved, a p just below alpha is enough.
 		return alpha
 	}
 	return alpha / float64(m)

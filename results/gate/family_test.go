@@ -160,3 +160,29 @@ func TestNoiseFloor(t *testing.T) {
 		t.Errorf("p 0.2: %s", got.Verdict)
 	}
 }
+
+// BH can flag a comparison whose p is just below alpha when every other one
+// is as small (p_(k) <= k·alpha/m at k = m), so only a smallest possible p
+// at or above alpha is "too few"; Holm's first step is alpha/m.
+func TestFirstStep(t *testing.T) {
+	if got := firstStep(BH, 0.05, 24); got != 0.05 {
+		t.Errorf("bh: %v", got)
+	}
+	if got := firstStep(Holm, 0.05, 24); math.Abs(got-0.05/24) > 1e-15 {
+		t.Errorf("holm: %v", got)
+	}
+	// Six comparisons at p = 0.04: BH rejects all six, Holm none.
+	ps := []float64{0.04, 0.04, 0.04, 0.04, 0.04, 0.04}
+	for _, p := range Adjust(BH, ps) {
+		if !(p < 0.05) {
+			t.Errorf("bh adjusted %v", Adjust(BH, ps))
+			break
+		}
+	}
+	for _, p := range Adjust(Holm, ps) {
+		if p < 0.05 {
+			t.Errorf("holm adjusted %v", Adjust(Holm, ps))
+			break
+		}
+	}
+}

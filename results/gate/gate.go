@@ -407,7 +407,11 @@ func (r *Report) Summary() string {
 			n[c.Verdict]++
 		}
 	}
-	parts := []string{fmt.Sprintf("%d compared, %d gating (%s: the smallest p must be below %.3g)", len(r.Changes), r.Gating, r.Correction, r.Level)}
+	rule := fmt.Sprintf("the smallest p must be below %.3g", r.Level)
+	if r.Correction == BH && r.Gating > 1 {
+		rule = fmt.Sprintf("the k-th smallest p must be below k x %.3g", r.Level/float64(r.Gating))
+	}
+	parts := []string{fmt.Sprintf("%d compared, %d gating (%s: %s)", len(r.Changes), r.Gating, r.Correction, rule)}
 	for _, v := range []Verdict{Regression, Worse, Better, Same, TooFew} {
 		if n[v] > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n[v], v))
