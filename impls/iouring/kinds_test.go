@@ -85,10 +85,12 @@ func TestTimerAbsolute(t *testing.T) {
 			if _, err := n.AddTimer(notify.TimerSpec{Value: time.Duration(monotime()) - time.Second, Abs: true}, 1); err != nil {
 				t.Fatal(err)
 			}
-			if e := waitOne(t, n, time.Second); e.Token != 1 || e.Data != 1 {
+			if e := waitOne(t, n, 5*time.Second); e.Token != 1 || e.Data != 1 {
 				t.Errorf("past deadline: event %+v, want token 1, data 1", e)
 			}
-			if el := time.Since(before); el > 100*time.Millisecond {
+			// At once: the bound leaves room for a loaded machine, and none
+			// for a deadline misread as a delay (hours: the clock's value).
+			if el := time.Since(before); el > time.Second {
 				t.Errorf("a past absolute deadline took %v to report", el)
 			}
 			// A future one is never reported before it.

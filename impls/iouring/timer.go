@@ -31,7 +31,7 @@ import (
 // is -EINVAL), so the k-th expiry drifts by the task_work latency of every
 // earlier one, and on a DEFER_TASKRUN ring the task_work, hence the re-arm,
 // waits until the collector enters: a collector away for n periods gets one
-// CQE, not n (TestMultishotTimeoutDrifts shows both on this kernel). Its CQE
+// CQE, not n (TestMultishotTimeoutDrifts shows it on this kernel). Its CQE
 // count is not the timerfd count the contract asks for, and a grid count
 // driven by its drifting CQEs would report expirations up to a period late.
 
