@@ -144,6 +144,10 @@ func TestTimerPeriodicLate(t *testing.T) {
 					t.Fatalf("round %d: event %+v", round, e)
 				}
 				total += ev[0].Data
+				if next := n.ksrcs[id].next; next != start+int64(total)*int64(period) {
+					t.Fatalf("round %d: re-armed for %d, want the first grid point not reported, %d",
+						round, next, start+int64(total)*int64(period))
+				}
 				lo, hi := due(before), due(after)
 				if total < lo || total > hi {
 					t.Fatalf("round %d: %d expirations reported in all, %d..%d were due", round, total, lo, hi)
@@ -183,9 +187,24 @@ func TestTimerRemove(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			// Submit the three without reaping anything (no room for events),
+			// and let them complete: their CQEs are in the ring (or, on coop,
+			// in the kernel's deferred work) before the removals.
+			if _, err := n.Wait(nil, 0, 0); err != nil {
+				t.Fatal(err)
+			}
 			time.Sleep(10 * time.Millisecond)
 			if err := n.RemoveSource(p); err != nil {
 				t.Fatal(err)
+			}
+			// Its slot goes to a timer an hour away, which the removed one's
+			// CQEs must not be mistaken for.
+			far, err := n.AddTimer(notify.TimerSpec{Value: time.Hour}, 4)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if far != p {
+				t.Fatalf("new timer got id %d, not the removed %d: the test relies on slot reuse", far, p)
 			}
 			ev := make([]notify.Event, 1)
 			var seen uint64
@@ -194,7 +213,7 @@ func TestTimerRemove(t *testing.T) {
 				if err != nil || m != 1 {
 					t.Fatalf("Wait = %d, %v", m, err)
 				}
-				if ev[0].Token == 1 {
+				if ev[0].Token == 1 || ev[0].Token == 4 {
 					t.Fatalf("removed periodic timer reported: %+v", ev[0])
 				}
 				seen = ev[0].Token
