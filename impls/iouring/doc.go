@@ -24,8 +24,9 @@
 //
 // # Identity and stale completions
 //
-// user_data carries a registration slot (low 32 bits) and that slot's
-// generation (31 bits above); bit 63 marks the backend's own requests (wake
+// user_data carries a registration slot (low 32 bits; bit 31 set for the
+// table of timers, signals and user events) and that slot's generation (31
+// bits above); bit 63 marks the backend's own requests (wake
 // messages, POLL_REMOVE results), which are never reported. Modify and
 // Remove bump the generation and queue an IORING_OP_POLL_REMOVE for the old
 // request, so a CQE of a removed or replaced registration, including one that
