@@ -70,3 +70,76 @@ func waitAllocs(t *testing.T, s Setup, tr notify.Trigger) {
 		t.Errorf("no ended multishot request was re-armed during the measured rounds (stats %+v)", n.stats)
 	}
 }
+
+// TestKindsAllocateNothing: Wait reaping timers (re-armed each period), user
+// events posted from another goroutine and a signal, and Post itself,
+// allocate nothing once the sources are registered.
+func TestKindsAllocateNothing(t *testing.T) {
+	for _, s := range setups {
+		t.Run(s.String(), func(t *testing.T) {
+			onSignalThread(t, testSig, func(t *testing.T, tid int) {
+				n, err := New(Config{Setup: s, HelperCPU: -1, Multishot: s == Plain})
+				if notify.IsUnavailable(err) {
+					t.Skip(err)
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer n.Close()
+				kindsAllocs(t, n, s, tid)
+			})
+		})
+	}
+}
+
+func kindsAllocs(t *testing.T, n *Notifier, s Setup, tid int) {
+	for i := 0; i < 4; i++ {
+		if _, err := n.AddTimer(notify.TimerSpec{Value: time.Millisecond, Interval: 200 * time.Microsecond}, uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	user, err := n.AddEvent(100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	withSignal := s != SQPoll
+	if withSignal {
+		if _, err := n.AddSignal(testSig, 200); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ev := make([]notify.Event, 2) // smaller than the sources: reports wait for room
+	var kinds [4]uint64
+	var failed error
+	measured := func() {
+		if err := n.Post(user, 1); err != nil {
+			failed = err
+		}
+		if withSignal {
+			raiseSignal(tid, testSig)
+		}
+		for i := 0; i < 8; i++ {
+			k, err := n.Wait(ev, 1, time.Second)
+			if err != nil {
+				failed = err
+				return
+			}
+			for _, e := range ev[:k] {
+				kinds[e.Kind] += e.Data
+			}
+		}
+	}
+	allocs := testing.AllocsPerRun(50, measured)
+	if failed != nil {
+		t.Fatal(failed)
+	}
+	if allocs != 0 {
+		t.Errorf("Wait with kind sources and Post allocate %.2f times per round, want 0", allocs)
+	}
+	if kinds[notify.KindTimer] == 0 || kinds[notify.KindUser] == 0 || (withSignal && kinds[notify.KindSignal] == 0) {
+		t.Errorf("a kind was never reported during the measured rounds: %v", kinds)
+	}
+	if post := testing.AllocsPerRun(100, func() { n.Post(user, 1) }); post != 0 {
+		t.Errorf("Post allocates %.2f times", post)
+	}
+}

@@ -55,6 +55,10 @@ type Config struct {
 	// SQThreadIdle is how long the SQPOLL thread spins without work before
 	// it sleeps and sets IORING_SQ_NEED_WAKEUP (0: DefaultSQThreadIdle).
 	SQThreadIdle time.Duration
+	// Multishot makes the backend's own polls (the signalfds of AddSignal)
+	// IORING_POLL_ADD_MULTI rather than re-armed oneshot polls; the
+	// multishot rows set it.
+	Multishot bool
 }
 
 // Notifier is the io_uring notify.Notifier. Wake and Close may be called
@@ -74,6 +78,18 @@ type Notifier struct {
 	free   []uint32
 	byFD   fdindex.Index[uint32]
 	rearmq []uint32 // slots whose request ended and must be re-armed
+
+	// Kind sources (kinds.go): their table, free slots, the slots with a
+	// report pending (in order) and those to re-arm; users is Post's view.
+	ksrcs     []ksrc
+	kfree     []uint32
+	kready    []uint32
+	krearmq   []uint32
+	users     atomic.Pointer[userTable]
+	ts        tsArena
+	kops      kindOps
+	multishot bool
+	sigbuf    *sigBuf
 
 	// woken is set by Wake and consumed by a Wait that would otherwise block;
 	// need is the min_complete of a Wait about to block in the kernel (0: no
@@ -137,7 +153,7 @@ func New(cfg Config) (*Notifier, error) {
 	if err != nil {
 		return nil, refusal(cfg.Setup, err)
 	}
-	n := &Notifier{ring: ring, setup: cfg.Setup}
+	n := &Notifier{ring: ring, setup: cfg.Setup, multishot: cfg.Multishot, sigbuf: new(sigBuf)}
 	if cfg.Setup == SQPoll {
 		n.sqBefore = sqBefore
 	}
@@ -146,6 +162,7 @@ func New(cfg Config) (*Notifier, error) {
 		return nil, err
 	}
 	n.skipOK = ring.Params.Features&uring.IORING_FEAT_CQE_SKIP != 0
+	n.probeKinds()
 	if n.waker, err = newWaker(ring.FD); err != nil {
 		ring.Close()
 		return nil, refusal(cfg.Setup, err)
@@ -200,12 +217,38 @@ func disabledNote() string {
 }
 
 // Caps: Level is derived from re-armed oneshot polls; Edge is not offered.
+// Timers (IORING_OP_TIMEOUT) and user events (MSG_RING) are native; signals
+// go through a polled signalfd, and not on sqpoll (signal.go).
 func (n *Notifier) Caps() notify.Caps {
-	return notify.Caps{
-		Triggers:  notify.Of(notify.Level, notify.Oneshot, notify.Multishot),
-		Native:    notify.Of(notify.Oneshot, notify.Multishot),
-		Interests: notify.Readable | notify.Writable,
+	kinds := notify.KindsOf(notify.KindFD, notify.KindUser)
+	native := notify.KindsOf(notify.KindUser)
+	if n.kops.timers == nil {
+		kinds |= notify.KindsOf(notify.KindTimer)
+		native |= notify.KindsOf(notify.KindTimer)
 	}
+	if n.kops.signals == nil {
+		kinds |= notify.KindsOf(notify.KindSignal)
+	}
+	return notify.Caps{
+		Triggers:    notify.Of(notify.Level, notify.Oneshot, notify.Multishot),
+		Native:      notify.Of(notify.Oneshot, notify.Multishot),
+		Interests:   notify.Readable | notify.Writable,
+		Kinds:       kinds,
+		NativeKinds: native,
+		KindNote:    n.kindNote(),
+	}
+}
+
+func (n *Notifier) kindNote() string {
+	sig := "signals: signalfd polled by the ring (oneshot, re-armed), read to EAGAIN in Wait, adds no coalescing"
+	if n.multishot {
+		sig = "signals: signalfd polled by the ring (multishot), read to EAGAIN in Wait, adds no coalescing"
+	}
+	if n.kops.signals != nil {
+		sig = "no signals (the SQPOLL thread polls the signalfd with its own pending set)"
+	}
+	return "timers: IORING_OP_TIMEOUT|ABS, periodic re-armed on start+k*period (multishot timeouts drift); " +
+		sig + "; user: MSG_RING doorbell on idle->posted, values summed in memory"
 }
 
 // Syscalls reports the system calls made so far, per kind.

@@ -1,5 +1,6 @@
 // Package iouring is kbench's io_uring backend: a notify.Notifier built on
-// IORING_OP_POLL_ADD over the minimal binding in package uring.
+// IORING_OP_POLL_ADD over the minimal binding in package uring, with timers,
+// signals and user events beside the descriptors (notify.KindSources).
 //
 // # Triggers
 //
@@ -23,8 +24,9 @@
 //
 // # Identity and stale completions
 //
-// user_data carries a registration slot (low 32 bits) and that slot's
-// generation (31 bits above); bit 63 marks the backend's own requests (wake
+// user_data carries a registration slot (low 32 bits; bit 31 set for the
+// table of timers, signals and user events) and that slot's generation (31
+// bits above); bit 63 marks the backend's own requests (wake
 // messages, POLL_REMOVE results), which are never reported. Modify and
 // Remove bump the generation and queue an IORING_OP_POLL_REMOVE for the old
 // request, so a CQE of a removed or replaced registration, including one that
@@ -98,7 +100,34 @@
 //     ring is full, or with GETEVENTS to wait. Config.HelperCPU >= 0 pins the
 //     thread (IORING_SETUP_SQ_AFF); it sleeps after Config.SQThreadIdle.
 //
+// # Source kinds
+//
+// The Notifier implements notify.KindSources; ids are slots of a table of
+// their own, and their CQEs are summed per source into one Event per Wait
+// (kinds.go).
+//
+//   - Timers (native): IORING_OP_TIMEOUT with completion count 0, always
+//     IORING_TIMEOUT_ABS on CLOCK_MONOTONIC (a relative first expiry becomes
+//     a deadline at AddTimer). A periodic timer is re-armed by the backend
+//     at the first grid point start + k*period after the clock, counting
+//     every grid point passed, so a late collector loses none and none is
+//     early or counted twice. IORING_TIMEOUT_MULTISHOT is not used: the
+//     kernel re-arms it relative to its completion's task_work, which drifts
+//     and, on a coop ring, waits for the collector to enter (timer.go).
+//     RemoveSource queues IORING_OP_TIMEOUT_REMOVE.
+//   - Signals (through a descriptor): a signalfd per signal, polled by the
+//     ring (IORING_POLL_ADD_MULTI when Config.Multishot, the multishot rows;
+//     re-armed oneshot polls otherwise) and read to EAGAIN by Wait. The poll
+//     runs in the submitting task, and signalfd sees that task's pending
+//     signals: the collecting thread on plain and coop, which is where
+//     thread-directed signals go, but the SQPOLL thread on sqpoll, where
+//     AddSignal is therefore refused (errors.ErrUnsupported; signal.go).
+//   - User events (native): Post sums values in memory and rings a doorbell,
+//     one IORING_OP_MSG_RING from the waker's ring, only when the event goes
+//     from idle to posted; Wait takes the sum when it reaps the doorbell
+//     (user.go).
+//
 // System calls are counted per kind: io_uring_enter with GETEVENTS is
-// CallWait, without it CallSubmit, and the MSG_RING submission of a Wake is
-// CallWake.
+// CallWait, without it CallSubmit, the MSG_RING submission of a Wake is
+// CallWake, a Post's doorbell CallFire, and each signalfd read CallOther.
 package iouring

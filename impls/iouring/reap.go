@@ -31,6 +31,10 @@ func (n *Notifier) collect(events []notify.Event, got int) (int, error) {
 // queues the re-arms the consumed CQEs call for. It makes no system call
 // unless re-arming finds the SQ ring full.
 func (n *Notifier) reap(events []notify.Event) (reported int, consumed uint32) {
+	if len(n.kready) > 0 {
+		// Kind sources that a full events slice left waiting go first.
+		reported = n.flushKinds(events)
+	}
 	cq := &n.ring.CQ
 	start := cq.Head()
 	head, tail := start, cq.Tail()
@@ -43,7 +47,13 @@ func (n *Notifier) reap(events []notify.Event) (reported int, consumed uint32) {
 		}
 	}
 	cq.Release(head)
+	if len(n.kready) > 0 {
+		reported += n.flushKinds(events[reported:])
+	}
 	n.rearm()
+	if len(n.krearmq) > 0 {
+		n.rearmKinds()
+	}
 	return reported, head - start
 }
 
@@ -53,6 +63,10 @@ func (n *Notifier) complete(ud uint64, res int32, flags uint32, ev *notify.Event
 		return false // a Wake message or a failed POLL_REMOVE
 	}
 	slot, gen := splitUserData(ud)
+	if slot&kindBit != 0 {
+		n.completeKind(slot&^kindBit, gen, res, flags)
+		return false
+	}
 	if int(slot) >= len(n.regs) || !n.regs[slot].live || n.regs[slot].gen != gen {
 		n.stats.stale++
 		return false

@@ -235,5 +235,5 @@ func (n *Notifier) resync() error {
 			return err
 		}
 	}
-	return nil
+	return n.resyncKinds()
 }

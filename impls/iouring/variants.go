@@ -28,7 +28,7 @@ func Variants() []notify.Variant {
 				Sources: notify.SourceFD,
 				Note:    notes[s] + ", " + tr.String(),
 				Params:  params,
-				Open:    opener(s),
+				Open:    opener(s, tr),
 			})
 		}
 	}
@@ -44,14 +44,19 @@ func init() {
 	notify.DeclareRange("sq_thread_idle_ms", 1, 60_000)
 }
 
-func opener(s Setup) func(notify.Options) (notify.Notifier, error) {
+func opener(s Setup, tr notify.Trigger) func(notify.Options) (notify.Notifier, error) {
 	return func(o notify.Options) (notify.Notifier, error) {
+		cq := o.Param("cq_entries", DefaultCQEntries)
+		if _, set := o.Params["cq_entries"]; !set && o.RingEntries > 0 {
+			cq = o.RingEntries // the generic knob; New keeps sq_entries no larger
+		}
 		n, err := New(Config{
 			Setup:        s,
 			SQEntries:    uint32(o.Param("sq_entries", DefaultSQEntries)),
-			CQEntries:    uint32(o.Param("cq_entries", DefaultCQEntries)),
+			CQEntries:    uint32(cq),
 			HelperCPU:    o.HelperCPU,
 			SQThreadIdle: time.Duration(o.Param("sq_thread_idle_ms", int(DefaultSQThreadIdle/time.Millisecond))) * time.Millisecond,
+			Multishot:    tr == notify.Multishot,
 		})
 		if err != nil {
 			return nil, err // a nil *Notifier must not become a non-nil interface

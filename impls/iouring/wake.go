@@ -78,6 +78,54 @@ func (w *waker) post(k uint32, c *notify.Counters) error {
 	return nil
 }
 
+// ring1 is a user event's doorbell: one MSG_RING that posts a CQE with
+// user_data ud into the main ring, counted as the producer's firing. A
+// message the kernel fails posts a CQE here (successes are skipped); it is
+// the doorbell's failure when it carries ud.
+func (w *waker) ring1(ud uint64, c *notify.Counters) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.ring == nil {
+		return notify.ErrClosed
+	}
+	sq, cq := &w.ring.SQ, &w.ring.CQ
+	cq.Release(cq.Tail())
+	sqe := sq.Next()
+	if sqe == nil {
+		// Every message is submitted under the mutex before it is released,
+		// so the SQ ring is empty here.
+		return fmt.Errorf("io_uring MSG_RING: private ring full: %w", unix.EBUSY)
+	}
+	sqe.Opcode = uring.IORING_OP_MSG_RING
+	sqe.FD = w.target
+	sqe.Addr = uring.IORING_MSG_DATA
+	sqe.Off = ud
+	sqe.UserData = ud
+	if w.skipOK {
+		sqe.Flags = uring.IOSQE_CQE_SKIP_SUCCESS
+	}
+	for pending := sq.Publish(); pending > 0; pending = sq.Publish() {
+		c.Inc(notify.CallFire)
+		m, errno := w.ring.Submit(pending, 0)
+		if errno == unix.EINTR {
+			continue
+		}
+		if errno != 0 {
+			return fmt.Errorf("io_uring_enter(MSG_RING): %w", errno)
+		}
+		if m == 0 {
+			return fmt.Errorf("io_uring_enter(MSG_RING): nothing submitted: %w", unix.EAGAIN)
+		}
+	}
+	for head, tail := cq.Head(), cq.Tail(); head != tail; head++ {
+		if e := cq.At(head); e.UserData == ud && e.Res < 0 {
+			cq.Release(tail)
+			return fmt.Errorf("io_uring MSG_RING: %w", unix.Errno(-e.Res))
+		}
+	}
+	return nil
+}
+
 func (w *waker) close() error {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -119,5 +167,5 @@ func (n *Notifier) Close() error {
 	}
 	werr := n.wakeWaiter()
 	n.gate.WaitIdle()
-	return errors.Join(werr, n.waker.close(), n.ring.Close())
+	return errors.Join(werr, n.waker.close(), n.ring.Close(), n.closeKinds())
 }

@@ -26,10 +26,19 @@ const (
 
 // Opcodes (enum io_uring_op) this binding uses.
 const (
-	IORING_OP_NOP         = 0
-	IORING_OP_POLL_ADD    = 6
-	IORING_OP_POLL_REMOVE = 7
-	IORING_OP_MSG_RING    = 40
+	IORING_OP_NOP            = 0
+	IORING_OP_POLL_ADD       = 6
+	IORING_OP_POLL_REMOVE    = 7
+	IORING_OP_TIMEOUT        = 11
+	IORING_OP_TIMEOUT_REMOVE = 12
+	IORING_OP_MSG_RING       = 40
+)
+
+// IORING_OP_TIMEOUT flags, carried in sqe.timeout_flags (OpFlags). Without a
+// clock flag the timer runs on CLOCK_MONOTONIC.
+const (
+	IORING_TIMEOUT_ABS       = 1 << 0
+	IORING_TIMEOUT_MULTISHOT = 1 << 6
 )
 
 // sqe.flags.
@@ -129,9 +138,9 @@ type SQE struct {
 	Flags       uint8
 	IOPrio      uint16
 	FD          int32
-	Off         uint64 // off / addr2; MSG_RING: user_data of the target CQE
-	Addr        uint64 // addr; POLL_REMOVE: user_data of the poll to remove
-	Len         uint32 // POLL_ADD: IORING_POLL_ADD_* flags; MSG_RING: target res
+	Off         uint64 // off / addr2; MSG_RING: user_data of the target CQE; TIMEOUT: completion count
+	Addr        uint64 // addr; POLL_REMOVE, TIMEOUT_REMOVE: user_data of the request; TIMEOUT: *Timespec
+	Len         uint32 // POLL_ADD: IORING_POLL_ADD_* flags; MSG_RING: target res; TIMEOUT: 1
 	OpFlags     uint32 // poll32_events / msg_ring_flags / timeout_flags ...
 	UserData    uint64
 	BufIndex    uint16
