@@ -34,7 +34,7 @@ type Kernel struct {
 	free    []int
 	queues  int
 	closed  bool
-	tasks   map[int]*sigTask // signal storages by thread id (signal.go)
+	tasks   map[int]*sigTask     // signal storages by thread id (signal.go)
 	hook    atomic.Pointer[hook] // started with the first fd origin (under mu); read by anyone
 
 	tab ptrTable[storage] // origin slot → storage, for the hook thread

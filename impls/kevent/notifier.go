@@ -100,9 +100,9 @@ type Notifier struct {
 
 type reg struct {
 	live  bool
-	user  bool   // a unotify kevent (AddUser, AddEvent)
-	ks    bool   // a KindSources source: its events carry the kevent's count in Data
-	gone  bool   // an fd whose storage CloseFD finished: freed once its last record is read
+	user  bool // a unotify kevent (AddUser, AddEvent)
+	ks    bool // a KindSources source: its events carry the kevent's count in Data
+	gone  bool // an fd whose storage CloseFD finished: freed once its last record is read
 	kind  notify.Kind
 	typ   uint32 // the kevent's type
 	kev   bool   // the kernel holds a kevent for it (false once a oneshot was delivered)
