@@ -63,6 +63,12 @@ func left(timeout time.Duration, deadline int64) time.Duration {
 // id generation is not the slot's current one belongs to a kevent removed
 // (or replaced) after it was delivered into a ring: dropped, so that no
 // event of a removed source is ever reported.
+//
+// A broken record (KEVENT_RET_BROKEN: the origin went away,
+// kevent_storage_fini, or the emulation found the fd closed) reports the
+// registered interest with Hangup|Error. Its kevent was freed at delivery,
+// and so is an fd registration then: the descriptor is no longer
+// registered, as epoll forgets a closed one (Remove: os.ErrNotExist).
 func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
 	idx, gen := idSlot(uk.ID)
 	if idx >= len(n.regs) {
@@ -72,14 +78,21 @@ func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
 	if !r.live || r.gen != gen {
 		return false
 	}
-	if uk.ReqFlags&reqOneshot != 0 {
-		r.kev = false // take29 frees a oneshot kevent on delivery
+	broken := uk.RetFlags&retBroken != 0
+	if uk.ReqFlags&reqOneshot != 0 || broken {
+		r.kev = false // take29 frees a oneshot kevent on delivery; kbench a broken one
 	}
 	ev.Token = r.token
 	ev.Flags = 0
-	if r.user {
+	ev.Kind = r.kind
+	ev.Data = 0
+	switch {
+	case r.ks:
 		ev.Ready = notify.Readable
-	} else {
+		ev.Data = uk.count()
+	case r.user:
+		ev.Ready = notify.Readable
+	default:
 		ev.Ready = 0
 		m := uk.RetData[0]
 		if m&(pollIn|pollRdHup|pollHup|pollErr) != 0 && r.in&notify.Readable != 0 {
@@ -95,11 +108,14 @@ func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
 			ev.Flags |= notify.Error
 		}
 	}
-	if uk.RetFlags&retBroken != 0 {
-		ev.Flags |= notify.Error
+	if broken {
+		ev.Flags |= notify.Hangup | notify.Error
 		if ev.Ready == 0 {
 			ev.Ready = r.in
 		}
+	}
+	if r.kind == notify.KindFD && !r.kev && (broken || r.gone) {
+		n.dropFD(idx)
 	}
 	return true
 }
