@@ -28,6 +28,10 @@ type fakeKinds struct {
 	srcs []fakeKindSrc // by id; never reallocated (Post reads it concurrently)
 	next int
 	deny map[notify.Kind]error // AddX returns this error for a kind
+	// Buffers of their own (a local escapes under -race, and allocates):
+	// rbuf is Wait's, wbuf Post's (the producer's).
+	rbuf [128]byte
+	wbuf [8]byte
 }
 
 type fakeKindSrc struct {
@@ -105,9 +109,8 @@ func (f *fakeKinds) AddEvent(token uint64) (int, error) {
 }
 
 func (f *fakeKinds) Post(id int, value uint64) error {
-	var b [8]byte
-	binary.NativeEndian.PutUint64(b[:], value)
-	_, err := unix.Write(f.srcs[id].fd, b[:])
+	binary.NativeEndian.PutUint64(f.wbuf[:], value)
+	_, err := unix.Write(f.srcs[id].fd, f.wbuf[:])
 	return err
 }
 
@@ -140,17 +143,15 @@ func (f *fakeKinds) Wait(ev []notify.Event, min int, timeout time.Duration) (int
 		var count uint64
 		switch s.kind {
 		case notify.KindSignal:
-			var b [128]byte // struct signalfd_siginfo
-			for {
-				if _, err := unix.Read(s.fd, b[:]); err != nil {
+			for { // struct signalfd_siginfo, 128 bytes each
+				if _, err := unix.Read(s.fd, f.rbuf[:]); err != nil {
 					break
 				}
 				count++
 			}
 		default:
-			var b [8]byte
-			if _, err := unix.Read(s.fd, b[:]); err == nil {
-				count = binary.NativeEndian.Uint64(b[:])
+			if _, err := unix.Read(s.fd, f.rbuf[:8]); err == nil {
+				count = binary.NativeEndian.Uint64(f.rbuf[:8])
 			}
 		}
 		if count == 0 {
