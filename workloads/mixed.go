@@ -151,10 +151,14 @@ func mixedUnits() []results.Unit {
 	}
 	for _, k := range mixedKinds {
 		p := k.String() + "-"
-		u = append(u, results.Unit{Name: p + "events/s", Better: "higher"})
-		if k != notify.KindFD {
-			// Units (expirations, signals, posts) per delivery: coalescing.
-			u = append(u, results.Unit{Name: p + "per-event"})
+		if k == notify.KindFD {
+			// The closed loop's throughput.
+			u = append(u, results.Unit{Name: p + "events/s", Better: "higher"})
+		} else {
+			// Deliveries of a kind on its own schedule, and the units
+			// (expirations, signals, posts) each carries: how much the
+			// backend coalesced, neither better nor worse.
+			u = append(u, results.Unit{Name: p + "events/s"}, results.Unit{Name: p + "per-event"})
 		}
 		u = append(u, percentileUnits(p, "")...)
 		u = append(u, results.Unit{Name: p + "starve-ns", Better: "lower"})
@@ -199,8 +203,9 @@ func runMixed(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	res.Params["signal_rate"] = strconv.Itoa(sp.sigRate)
 	res.Params["user_rate"] = strconv.Itoa(sp.userRate)
 	res.Params["batch"] = strconv.Itoa(sp.batch)
-	res.Params["duration"] = (cfg.Duration / 3).String()
-	res.Params["warmup"] = (cfg.Warmup / 3).String()
+	repD, warmD := mixedLengths(cfg)
+	res.Params["duration"] = repD.String()
+	res.Params["warmup"] = warmD.String()
 	sp.needKinds = notify.KindsOf(notify.KindFD)
 	if len(sp.periods) > 0 {
 		sp.needKinds |= notify.KindsOf(notify.KindTimer)
@@ -231,6 +236,17 @@ func runMixed(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 		out <- mixedConsumer(ctx, v, cfg, sp, res)
 	}()
 	return <-out
+}
+
+// mixedLengths are a repetition's and the warm-up's lengths: a third of
+// --duration and --warmup, at least a millisecond (a warm-up of 0 stays
+// none).
+func mixedLengths(cfg Config) (rep, warm time.Duration) {
+	rep = max(cfg.Duration/3, time.Millisecond)
+	if cfg.Warmup > 0 {
+		warm = max(cfg.Warmup/3, time.Millisecond)
+	}
+	return rep, warm
 }
 
 // mixedKindErr gives a kind's refusal its row status: the backend cannot
@@ -316,20 +332,21 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 	defer close(orders)
 
 	hasHook := hasHook(n)
+	repD, warmD := mixedLengths(cfg)
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := cfg.Duration / 3
+		d := repD
 		if rep < 0 {
-			if cfg.Warmup <= 0 {
+			if warmD <= 0 {
 				continue
 			}
-			d = cfg.Warmup / 3
+			d = warmD
 		}
 		if ctx.Err() != nil {
 			res.Reason = "interrupted"
 			break
 		}
 		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
-		s, err := c.rep(max(d, time.Millisecond), orders, reports, hasHook)
+		s, err := c.rep(d, orders, reports, hasHook)
 		stopWatch()
 		stop.Store(false)
 		if err != nil {
