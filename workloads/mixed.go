@@ -109,10 +109,9 @@ func init() {
 // mixedKinds are the kinds a row measures, in the order of its metrics.
 var mixedKinds = []notify.Kind{notify.KindFD, notify.KindTimer, notify.KindSignal, notify.KindUser}
 
-// mixedSignal is the signal raised at the collector: a real-time one
-// (glibc's SIGRTMIN+6; 32 and 33 are glibc's own), so that every raise is
-// queued and counted.
-const mixedSignal = 40
+// mixedSignal is the signal raised at the collector: a real-time one, so
+// that every raise is queued and counted.
+const mixedSignal = notify.SigRTMin + 6
 
 // Timer periods: log-spaced between these.
 const (
@@ -305,7 +304,7 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 		return fail(res, err)
 	}
 	if sp.sigRate > 0 {
-		if err := blockSignal(mixedSignal); err != nil {
+		if err := notify.BlockSignal(mixedSignal); err != nil {
 			return fail(res, fmt.Errorf("block signal %d on the collector thread: %w", mixedSignal, err))
 		}
 		if c.sigID, err = ks.AddSignal(mixedSignal, mixedToken(notify.KindSignal, 0)); err != nil {
@@ -926,7 +925,7 @@ func (p *mixedProducer) rep(o mixedOrder, r *mixedReport) error {
 		for c.sigSch.iv > 0 && c.sigSch.at(r.signals+1) <= now {
 			k := r.signals + 1
 			c.sigAt.at[k%stampSlots].Store(clock.Now())
-			if err := raiseSignal(c.tid, mixedSignal); err != nil {
+			if err := notify.RaiseSignal(c.tid, mixedSignal); err != nil {
 				if errors.Is(err, unix.EAGAIN) {
 					break // the queue is full: raise k again next pass
 				}
