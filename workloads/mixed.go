@@ -272,9 +272,6 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 	}
 	caps := n.Caps()
 	res.Params["native_kinds"] = caps.NativeKinds.String()
-	if caps.KindNote != "" {
-		res.Params["kind_note"] = caps.KindNote
-	}
 	for _, k := range mixedKinds {
 		if sp.needKinds.Has(k) && !caps.Kinds.Has(k) {
 			return notApplicable(res, fmt.Sprintf("backend takes no %v sources (kinds: %v)", k, caps.Kinds))
