@@ -229,8 +229,8 @@ func runMixed(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	go func() {
 		// The collector's thread has a signal blocked in its mask: it is
 		// never handed back to the Go scheduler. This lock is never
-		// undone, so the thread exits with the goroutine (openPinned's
-		// own lock and unlock nest inside it).
+		// undone, so the thread exits with the goroutine (cpu.Pin's own
+		// lock and unlock nest inside it).
 		runtime.LockOSThread()
 		out <- mixedConsumer(ctx, v, cfg, sp, res)
 	}()
@@ -323,6 +323,7 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 	orders := make(chan mixedOrder)
 	reports := make(chan mixedReport, 1) // buffered: the producer reports, then wakes a sleeping collector
 	var stop atomic.Bool                 // ends the producer's current repetition early (Ctrl-C)
+	c.stop = &stop
 	p := &mixedProducer{c: c, stop: &stop}
 	go p.run(cfg.ProducerCPU, orders, reports)
 	defer close(orders)
@@ -472,6 +473,7 @@ type mixedCollector struct {
 	wait   string
 	events []notify.Event
 	work   *work.Loop
+	stop   *atomic.Bool // ends the producer's repetition early
 
 	// Written by the producer, read by the collector.
 	fireAt        []paddedI64 // fd source i's firing time, stored before the firing
@@ -566,9 +568,17 @@ func (c *mixedCollector) rep(d time.Duration, orders chan<- mixedOrder, reports 
 		return results.Sample{}, err
 	}
 	orders <- mixedOrder{start: c.start, end: c.end}
+	var report *mixedReport
+	defer func() {
+		if report == nil {
+			// Leaving early (an error): the producer must be done with the
+			// sources before anyone closes them.
+			c.stop.Store(true)
+			<-reports
+		}
+	}()
 
 	var waits, notes uint64
-	var report *mixedReport
 	var finishBy int64
 	lastEvent := c.start
 	policy := waitPolicy{wait: c.wait}
@@ -576,10 +586,10 @@ func (c *mixedCollector) rep(d time.Duration, orders chan<- mixedOrder, reports 
 		if report == nil {
 			select {
 			case r := <-reports:
+				report = &r
 				if r.err != nil {
 					return results.Sample{}, r.err
 				}
-				report = &r
 				finishBy = clock.Now() + int64(repGrace)
 			default:
 			}

@@ -599,3 +599,28 @@ func TestMixedCollectAllocatesNothing(t *testing.T) {
 		t.Errorf("user posts covered %d, strays %d", c.kinds[notify.KindUser].units, c.strays)
 	}
 }
+
+// failingWait breaks Wait after a while.
+type failingWait struct {
+	kindFault
+	calls int
+}
+
+func (f *failingWait) Wait(ev []notify.Event, min int, timeout time.Duration) (int, error) {
+	if f.calls++; f.calls > 50 {
+		return 0, errors.New("wait broke")
+	}
+	return f.Notifier.Wait(ev, min, timeout)
+}
+
+// A Wait that fails mid-repetition fails the row with its reason; the
+// producer is stopped before the sources it fires are closed.
+func TestMixedWaitErrorFails(t *testing.T) {
+	v := kindsVariant(t, false, func(n notify.Notifier) notify.Notifier {
+		return &failingWait{kindFault: kindFault{Notifier: n}}
+	})
+	r := runMixedT(t, v, mixedCfg())
+	if r.Status != results.StatusFailed || !strings.Contains(r.Reason, "wait broke") {
+		t.Errorf("status %s (%s), want failed: wait broke", r.Status, r.Reason)
+	}
+}
