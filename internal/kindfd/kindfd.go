@@ -33,7 +33,8 @@ type Source struct {
 	FD    int
 	Token uint64
 	Kind  notify.Kind
-	Sig   int // KindSignal: the signal number
+	Sig   int    // KindSignal: the signal number
+	Ref   uint32 // the backend's own index for the source (aioring's registration slot)
 	gen   uint32
 	gate  callgate.Gate // Post inside; closed by Remove
 }

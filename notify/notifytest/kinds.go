@@ -149,6 +149,11 @@ func kindCaps(c *C, open Opener) {
 			c.Errorf("AddTimer without timer in Caps.Kinds = %v, want errors.ErrUnsupported", err)
 		}
 	}
+	if !caps.Kinds.Has(notify.KindSignal) {
+		if _, err := ks.AddSignal(sigUnused, 1); !errors.Is(err, errors.ErrUnsupported) {
+			c.Errorf("AddSignal without signal in Caps.Kinds = %v, want errors.ErrUnsupported", err)
+		}
+	}
 	if !caps.Kinds.Has(notify.KindUser) {
 		if _, err := ks.AddEvent(1); !errors.Is(err, errors.ErrUnsupported) {
 			c.Errorf("AddEvent without user in Caps.Kinds = %v, want errors.ErrUnsupported", err)
