@@ -129,5 +129,5 @@
 //
 // System calls are counted per kind: io_uring_enter with GETEVENTS is
 // CallWait, without it CallSubmit, the MSG_RING submission of a Wake is
-// CallWake, a Post's doorbell CallFire, and each signalfd read CallOther.
+// CallWake, a Post's doorbell CallFire, and each signalfd read CallDrain.
 package iouring

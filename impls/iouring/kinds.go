@@ -58,7 +58,9 @@ type kindOps struct {
 
 func (n *Notifier) probeKinds() {
 	if err := n.ring.Probe(uring.IORING_OP_TIMEOUT, uring.IORING_OP_TIMEOUT_REMOVE); err != nil {
-		n.kops.timers = fmt.Errorf("iouring %v timers: %w: %w", n.setup, notify.ErrUnavailable, err)
+		// Unavailable (the kernel's refusal, a skip) and unsupported (the
+		// kind is missing from Caps.Kinds) at once.
+		n.kops.timers = fmt.Errorf("iouring %v timers: %w (%w): %w", n.setup, notify.ErrUnavailable, errors.ErrUnsupported, err)
 	}
 	if n.setup == SQPoll {
 		// The poll's wakeup re-polls the signalfd in the task that submitted

@@ -365,3 +365,67 @@ func TestCapsKinds(t *testing.T) {
 		})
 	}
 }
+
+// TestKindsShareWait: descriptors and kind sources come through one Wait; a
+// report that finds no room waits for the next Wait, whole and once.
+func TestKindsShareWait(t *testing.T) {
+	for _, s := range setups {
+		t.Run(s.String(), func(t *testing.T) {
+			n := openLocked(t, Config{Setup: s, HelperCPU: -1})
+			fd := eventfds(t, 1)[0]
+			if err := n.Add(fd, 100, notify.Readable, notify.Multishot); err != nil {
+				t.Fatal(err)
+			}
+			ids := make([]int, 3)
+			for i := range ids {
+				var err error
+				if ids[i], err = n.AddEvent(uint64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := n.AddTimer(notify.TimerSpec{Value: time.Duration(monotime()), Abs: true}, 50); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := n.Wait(nil, 0, 0); err != nil { // submit the poll and the timer
+				t.Fatal(err)
+			}
+			for i, id := range ids {
+				for k := 0; k <= i; k++ {
+					if err := n.Post(id, 10); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			fire(fd)
+			want := map[uint64]notify.Event{
+				0:   {Token: 0, Ready: notify.Readable, Kind: notify.KindUser, Data: 10},
+				1:   {Token: 1, Ready: notify.Readable, Kind: notify.KindUser, Data: 20},
+				2:   {Token: 2, Ready: notify.Readable, Kind: notify.KindUser, Data: 30},
+				50:  {Token: 50, Ready: notify.Readable, Kind: notify.KindTimer, Data: 1},
+				100: {Token: 100, Ready: notify.Readable, Kind: notify.KindFD},
+			}
+			ev := make([]notify.Event, 1)
+			deadline := time.Now().Add(5 * time.Second)
+			for len(want) > 0 && time.Now().Before(deadline) {
+				m, err := n.Wait(ev, 1, time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if m == 0 {
+					continue
+				}
+				w, ok := want[ev[0].Token]
+				if !ok || ev[0] != w {
+					t.Fatalf("event %+v, want one of %v", ev[0], want)
+				}
+				delete(want, ev[0].Token)
+			}
+			if len(want) > 0 {
+				t.Fatalf("never reported: %v", want)
+			}
+			if got := collectKinds(t, n, notify.KindUser, 20*time.Millisecond); len(got) != 0 {
+				t.Errorf("reported again: %v", got)
+			}
+		})
+	}
+}

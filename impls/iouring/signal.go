@@ -15,7 +15,7 @@ import (
 // IORING_POLL_ADD_MULTI when Config.Multishot is set and re-armed oneshot
 // polls otherwise. A CQE makes Wait read the signalfd until EAGAIN; the
 // number of siginfo records read is the event's Data, and every read is
-// counted (CallOther). A CQE whose signals an earlier read already took
+// counted (CallDrain). A CQE whose signals an earlier read already took
 // brings nothing and reports nothing.
 //
 // Which thread's signals. signalfd_poll and signalfd_read look at the
@@ -43,22 +43,26 @@ func (n *Notifier) AddSignal(sig int, token uint64) (int, error) {
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if err := checkSignal(sig); err != nil {
-		return 0, fmt.Errorf("iouring add signal: %w", err)
-	}
 	if n.kops.signals != nil {
 		return 0, n.kops.signals
 	}
-	if err := signalBlocked(sig); err != nil {
+	if err := notify.CheckSignal(sig); err != nil {
 		return 0, fmt.Errorf("iouring add signal: %w", err)
+	}
+	// Unblocked in this thread, the signal would go to Go's handler rather
+	// than stay pending for the signalfd.
+	if blocked, err := notify.SignalBlocked(sig); err != nil {
+		return 0, fmt.Errorf("iouring add signal %d: %w", sig, err)
+	} else if !blocked {
+		return 0, fmt.Errorf("iouring add signal %d: not blocked in the calling thread (lock the collecting goroutine "+
+			"to its thread and notify.BlockSignal it there first): %w", sig, notify.ErrInvalid)
 	}
 	for i := range n.ksrcs {
 		if s := &n.ksrcs[i]; s.live && s.kind == notify.KindSignal && s.sig == sig {
 			return 0, fmt.Errorf("iouring add signal %d: watched already as source %d: %w", sig, i, os.ErrExist)
 		}
 	}
-	var set unix.Sigset_t
-	sigAdd(&set, sig)
+	set := notify.SigsetOf(sig)
 	fd, err := unix.Signalfd(-1, &set, unix.SFD_NONBLOCK|unix.SFD_CLOEXEC)
 	if err != nil {
 		return 0, fmt.Errorf("iouring add signal %d: signalfd: %w", sig, err)
@@ -115,7 +119,7 @@ func (n *Notifier) signalDone(slot uint32, res int32, flags uint32) {
 func (n *Notifier) drainSignal(fd int) uint64 {
 	var k uint64
 	for {
-		n.Inc(notify.CallOther)
+		n.Inc(notify.CallDrain)
 		m, err := unix.Read(fd, n.sigbuf[:])
 		if err == unix.EINTR {
 			continue
@@ -130,47 +134,4 @@ func (n *Notifier) drainSignal(fd int) uint64 {
 			return k
 		}
 	}
-}
-
-func sigAdd(set *unix.Sigset_t, sig int) {
-	set.Val[(sig-1)/64] |= 1 << (uint(sig-1) % 64)
-}
-
-func sigHas(set *unix.Sigset_t, sig int) bool {
-	return set.Val[(sig-1)/64]&(1<<(uint(sig-1)%64)) != 0
-}
-
-// checkSignal refuses what cannot be watched: out of range, SIGKILL and
-// SIGSTOP, the signals the Go runtime needs itself, and 32 and 33, which
-// glibc reserves.
-func checkSignal(sig int) error {
-	switch {
-	case sig < 1 || sig > 64:
-		return fmt.Errorf("signal %d is out of range 1..64: %w", sig, notify.ErrInvalid)
-	case sig == 32 || sig == 33:
-		return fmt.Errorf("signal %d is reserved by the C library: %w", sig, notify.ErrInvalid)
-	}
-	switch unix.Signal(sig) {
-	case unix.SIGKILL, unix.SIGSTOP:
-		return fmt.Errorf("signal %d (%v) cannot be blocked or caught: %w", sig, unix.Signal(sig), notify.ErrInvalid)
-	case unix.SIGURG, unix.SIGPROF, unix.SIGSEGV, unix.SIGBUS, unix.SIGFPE, unix.SIGILL, unix.SIGTRAP,
-		unix.SIGCHLD, unix.SIGPIPE:
-		return fmt.Errorf("signal %d (%v) is used by the Go runtime: %w", sig, unix.Signal(sig), notify.ErrInvalid)
-	}
-	return nil
-}
-
-// signalBlocked checks that the calling thread has sig blocked: unblocked,
-// it would be delivered to Go's handler rather than stay pending for the
-// signalfd.
-func signalBlocked(sig int) error {
-	var old unix.Sigset_t
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &old); err != nil {
-		return fmt.Errorf("rt_sigprocmask: %w", err)
-	}
-	if !sigHas(&old, sig) {
-		return fmt.Errorf("signal %d is not blocked in the calling thread (lock the collecting goroutine "+
-			"to its thread and block it there first): %w", sig, notify.ErrInvalid)
-	}
-	return nil
 }

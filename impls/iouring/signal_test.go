@@ -12,25 +12,21 @@ import (
 	"kbench/notify"
 )
 
-// Signals are thread-directed (notify/kinds.go): the collector runs on a
+// Signals are thread-directed (notify/signals.go): the collector runs on a
 // locked thread with the signal blocked there, and producers tgkill that
-// thread. blockSignal and raiseSignal do that here.
+// thread.
 
 // testSig is a real-time signal: queued one per raise, so counts are exact.
-const testSig = 40
+const testSig = notify.SigRTMin + 6
 
 func blockSignal(t *testing.T, sig int) {
 	t.Helper()
-	var set unix.Sigset_t
-	sigAdd(&set, sig)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
-		t.Fatalf("rt_sigprocmask: %v", err)
+	if err := notify.BlockSignal(sig); err != nil {
+		t.Fatal(err)
 	}
 }
 
-func raiseSignal(tid, sig int) error {
-	return unix.Tgkill(unix.Getpid(), tid, unix.Signal(sig))
-}
+var raiseSignal = notify.RaiseSignal
 
 // onSignalThread runs f on a fresh goroutine locked to its thread with sig
 // blocked, and lets that goroutine exit still locked, so the thread (and
@@ -92,7 +88,7 @@ func signalCounts(t *testing.T, n *Notifier, tid int) {
 	if got := collectKinds(t, n, notify.KindSignal, 50*time.Millisecond); got[11] != 5 || len(got) != 1 {
 		t.Errorf("5 raised before Wait, reported %v", got)
 	}
-	if d := n.Syscalls().Sub(before); d[notify.CallOther] == 0 {
+	if d := n.Syscalls().Sub(before); d[notify.CallDrain] == 0 {
 		t.Errorf("signalfd reads not counted: %v", d.Map())
 	}
 	// Raised by another thread while the collector blocks in the kernel.
@@ -173,8 +169,7 @@ func TestSignalSQPoll(t *testing.T) {
 			t.Errorf("sqpoll reported a thread-directed signal (%v): the refusal is unfounded on this kernel", got)
 		}
 		// It is still pending on this thread: the ring never consumed it.
-		var set unix.Sigset_t
-		sigAdd(&set, testSig)
+		set := notify.SigsetOf(testSig)
 		fd, err := unix.Signalfd(-1, &set, unix.SFD_NONBLOCK|unix.SFD_CLOEXEC)
 		if err != nil {
 			t.Fatal(err)

@@ -48,11 +48,11 @@ func (n *Notifier) AddTimer(spec notify.TimerSpec, token uint64) (int, error) {
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if err := spec.Check(); err != nil {
-		return 0, fmt.Errorf("iouring add %w", err)
-	}
 	if n.kops.timers != nil {
 		return 0, n.kops.timers
+	}
+	if err := spec.Check(); err != nil {
+		return 0, fmt.Errorf("iouring add %w", err)
 	}
 	start := int64(spec.Value)
 	if !spec.Abs {
