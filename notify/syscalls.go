@@ -14,10 +14,11 @@ const (
 	CallHook                      // a kernel-side helper thread's calls (kevent's emulated fd hook)
 	CallFire                      // the producer firing a user source (kevent READY), the stand-in for an eventfd write
 	CallOther                     // anything else
+	CallDrain                     // the collector reading a descriptor the backend owns for a source kind (timerfd, signalfd, eventfd) to count it
 	NumSyscallKinds
 )
 
-var syscallKindNames = [NumSyscallKinds]string{"ctl", "wait", "submit", "commit", "wake", "hook", "fire", "other"}
+var syscallKindNames = [NumSyscallKinds]string{"ctl", "wait", "submit", "commit", "wake", "hook", "fire", "other", "drain"}
 
 func (k SyscallKind) String() string {
 	if k < NumSyscallKinds {

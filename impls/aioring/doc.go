@@ -78,7 +78,19 @@
 // (ENOSPC). io_setup refused with EAGAIN (fs.aio-max-nr exhausted), ENOSYS
 // or EPERM makes New return an error wrapping notify.ErrUnavailable.
 //
+// # Source kinds
+//
+// Timers and user events (notify.KindSources) are a timerfd and an eventfd
+// the instance owns, each in a registration slot of its own (counted in
+// MaxSources) with a POLLIN poll outstanding. Wait drains the descriptor
+// when the poll completes and re-queues the poll at once, since nothing is
+// left for the caller to drain; RemoveSource retires the slot as Remove
+// does, so a completion already in the ring is dropped. Signals are refused:
+// kinds.go says why the kernel cannot complete a signalfd poll for a
+// thread-directed signal.
+//
 // System calls are counted: io_submit as CallSubmit, io_getevents as
-// CallWait, io_cancel as CallCtl, the wake eventfd write as CallWake, and
-// io_setup, io_destroy and the wake eventfd drain as CallOther.
+// CallWait, io_cancel as CallCtl, the wake eventfd write as CallWake, the
+// kind descriptors' reads as CallDrain, Post's eventfd write as CallFire,
+// and io_setup, io_destroy and the wake eventfd drain as CallOther.
 package aioring

@@ -14,6 +14,7 @@ import (
 
 	"kbench/internal/callgate"
 	"kbench/internal/fdindex"
+	"kbench/internal/kindfd"
 	"kbench/notify"
 )
 
@@ -81,6 +82,10 @@ type Notifier struct {
 	evs     []ioEvent
 	ts      unix.Timespec
 	cancel  ioEvent
+
+	kinds kindfd.Table     // timers, signals, user events (kinds.go)
+	ksrc  []*kindfd.Source // by registration slot; nil for descriptors
+	kbuf  kindfd.Buf       // Wait's drain reads
 }
 
 // New creates an AIO context sized for o.MaxSources. A kernel refusal of
@@ -122,6 +127,7 @@ func New(o Options) (*Notifier, error) {
 		batch:   make([]*iocb, 0, slots),
 		batchOf: make([]uint32, 0, slots),
 		evs:     make([]ioEvent, limit),
+		ksrc:    make([]*kindfd.Source, slots),
 		wakeArm: true,
 	}
 	n.calls.Inc(notify.CallOther) // io_setup
@@ -168,12 +174,16 @@ func aioLimits() string {
 // refused, with the reason.
 func (n *Notifier) Reaping() (Reap, error) { return n.mode, n.ringErr }
 
-// Caps: oneshot is the kernel's; level is derived by resubmission.
+// Caps: oneshot is the kernel's; level is derived by resubmission. The
+// other source kinds are polled descriptors (kinds.go).
 func (n *Notifier) Caps() notify.Caps {
 	return notify.Caps{
-		Triggers:  notify.Of(notify.Level, notify.Oneshot),
-		Native:    notify.Of(notify.Oneshot),
-		Interests: notify.Readable | notify.Writable,
+		Triggers:    notify.Of(notify.Level, notify.Oneshot),
+		Native:      notify.Of(notify.Oneshot),
+		Interests:   notify.Readable | notify.Writable,
+		Kinds:       kinds,
+		NativeKinds: notify.KindsOf(notify.KindFD),
+		KindNote:    KindNote,
 	}
 }
 
@@ -194,6 +204,7 @@ func (n *Notifier) Close() error {
 	n.ring = nil
 	e := ioDestroy(n.id)
 	n.calls.Inc(notify.CallOther)
+	n.closeKinds() // after io_destroy: no request refers to them any more
 	cerr := unix.Close(n.wakefd)
 	switch {
 	case e != 0:

@@ -40,13 +40,24 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 	if _, dup := n.byFD.Get(fd); dup {
 		return fmt.Errorf("aioring: add fd %d: %w", fd, os.ErrExist)
 	}
+	slot, err := n.register(int32(fd), token, in, tr, notify.KindFD)
+	if err != nil {
+		return fmt.Errorf("aioring: add fd %d: %w", fd, err)
+	}
+	n.byFD.Set(fd, slot)
+	return nil
+}
+
+// register takes a free slot for fd and submits its poll at once (queued
+// when the context's request budget is spent).
+func (n *Notifier) register(fd int32, token uint64, in notify.Interest, tr notify.Trigger, kind notify.Kind) (uint32, error) {
 	if len(n.free) == 0 {
-		return fmt.Errorf("aioring: add fd %d: %d sources registered, the context is sized for MaxSources=%d: %w",
-			fd, len(n.regs)-1, len(n.regs)-1, unix.ENOSPC)
+		return 0, fmt.Errorf("%d sources registered, the context is sized for MaxSources=%d: %w",
+			len(n.regs)-1, len(n.regs)-1, unix.ENOSPC)
 	}
 	slot := n.free[len(n.free)-1]
 	r := &n.regs[slot]
-	*r = reg{token: token, fd: int32(fd), gen: r.gen, in: in, tr: tr, live: true}
+	*r = reg{token: token, fd: fd, gen: r.gen, in: in, tr: tr, kind: kind, live: true}
 	if n.inflight < n.limit-1 { // one request stays reserved for the wake poll
 		n.prepare(slot)
 		k, e := ioSubmit(n.id, append(n.batch[:0], &n.iocbs[slot]))
@@ -59,14 +70,13 @@ func (n *Notifier) Add(fd int, token uint64, in notify.Interest, tr notify.Trigg
 			n.queue(slot) // the kernel is short of request slots: retry in Wait
 		default:
 			r.live = false
-			return fmt.Errorf("aioring: add fd %d: io_submit: %w", fd, e)
+			return 0, fmt.Errorf("io_submit: %w", e)
 		}
 	} else {
 		n.queue(slot)
 	}
 	n.free = n.free[:len(n.free)-1]
-	n.byFD.Set(fd, slot)
-	return nil
+	return slot, nil
 }
 
 // Modify replaces fd's registration. The token and trigger live in the slot
@@ -120,6 +130,12 @@ func (n *Notifier) Remove(fd int) error {
 		return fmt.Errorf("aioring: remove fd %d: %w", fd, os.ErrNotExist)
 	}
 	n.byFD.Del(fd)
+	return n.release(slot)
+}
+
+// release retires a slot's registration: its request is cancelled or
+// unqueued, and the generation bump makes any completion of it stale.
+func (n *Notifier) release(slot uint32) error {
 	var err error
 	switch n.regs[slot].st {
 	case inflight:

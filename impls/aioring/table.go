@@ -37,6 +37,7 @@ type reg struct {
 	in     notify.Interest
 	tr     notify.Trigger
 	st     state
+	kind   notify.Kind // KindFD, or the source kind whose descriptor fd is (kinds.go)
 	live   bool
 	failed unix.Errno // a submission refused by the kernel, reported as an Error event
 }

@@ -119,6 +119,12 @@ func (n *Notifier) deliver(raw []ioEvent, out []notify.Event) int {
 		if !r.live || r.gen != gen || r.st != inflight {
 			continue // a removed or re-armed registration's old request
 		}
+		if r.kind != notify.KindFD {
+			if n.kindEvent(slot, raw[i].res, &out[k]) {
+				k++
+			}
+			continue
+		}
 		ready, fl := fromPoll(raw[i].res, r.in)
 		out[k] = notify.Event{Token: r.token, Ready: ready, Flags: fl}
 		k++
@@ -229,7 +235,7 @@ func (n *Notifier) emitFailed(out []notify.Event) int {
 			continue
 		}
 		r.failed = 0
-		out[k] = notify.Event{Token: r.token, Flags: notify.Error}
+		out[k] = notify.Event{Token: r.token, Flags: notify.Error, Kind: r.kind}
 		k++
 	}
 	n.failed = n.failed[:copy(n.failed, n.failed[i:])]

@@ -20,4 +20,18 @@
 // wake eventfd needs a cookie no token can collide with, and every 64-bit
 // value is a valid token. The index is looked up in a slice, so translation
 // costs one bounds-checked load per event.
+//
+// Source kinds (notify.KindSources). Timers, signals and user events are a
+// timerfd (CLOCK_MONOTONIC, TFD_TIMER_ABSTIME for absolute deadlines), a
+// signalfd and an eventfd the instance owns, each a level-triggered item
+// whose data word has the top bit set (the wake eventfd's is that bit
+// alone), so the descriptor path still tests one condition per event.
+// Wait drains a reported kind descriptor (a timerfd read is the
+// expirations, signalfd reads the signals dequeued, an eventfd read the
+// sum posted) and counts each read as notify.CallDrain; Post's eventfd
+// write is notify.CallFire. RemoveSource's EPOLL_CTL_DEL takes the item
+// off the ready list, so nothing pending is reported afterwards. Signals
+// are read by the thread that calls Wait: it is the collector's locked
+// thread, which blocked them (notify.BlockSignal); a Waiter on another
+// thread does not see them.
 package epoll

@@ -11,12 +11,14 @@ import (
 
 	"kbench/internal/callgate"
 	"kbench/internal/fdindex"
+	"kbench/internal/kindfd"
 	"kbench/internal/rawsys"
 	"kbench/notify"
 )
 
-// wakeKey is the epoll data of the wake eventfd; registrations use index+1.
-const wakeKey = 0
+// wakeKey is the epoll data of the wake eventfd; descriptor registrations
+// use index+1, kind sources kindKey|slot+1 (kinds.go).
+const wakeKey = kindKey
 
 type reg struct {
 	fd    int
@@ -30,9 +32,10 @@ type Notifier struct {
 	regs         []reg   // by index; data word = index+1
 	free         []int32 // reusable indexes
 	byFD         fdindex.Index[int32]
-	bufs         waitBufs    // Wait's own; each Waiter has its own
-	pwait2       atomic.Bool // epoll_pwait2 available; cleared once on ENOSYS
-	exclusive    bool        // register with EPOLLEXCLUSIVE (Options exclusive=1)
+	bufs         waitBufs     // Wait's own; each Waiter has its own
+	pwait2       atomic.Bool  // epoll_pwait2 available; cleared once on ENOSYS
+	exclusive    bool         // register with EPOLLEXCLUSIVE (Options exclusive=1)
+	kinds        kindfd.Table // timers, signals, user events (kinds.go)
 	gate         callgate.Gate
 	calls        notify.Counters
 }
@@ -84,11 +87,20 @@ func (n *Notifier) closeFDs() {
 	unix.Close(n.wakefd)
 }
 
-// Caps: level, edge and oneshot, all native.
+// Caps: level, edge and oneshot, all native; every source kind, the
+// non-fd ones through descriptors (kinds.go).
 func (n *Notifier) Caps() notify.Caps {
 	t := notify.Of(notify.Level, notify.Edge, notify.Oneshot)
-	return notify.Caps{Triggers: t, Native: t, Interests: notify.Readable | notify.Writable}
+	return notify.Caps{
+		Triggers: t, Native: t, Interests: notify.Readable | notify.Writable,
+		Kinds:       notify.KindsOf(notify.KindFD, notify.KindTimer, notify.KindSignal, notify.KindUser),
+		NativeKinds: notify.KindsOf(notify.KindFD),
+		KindNote:    KindNote,
+	}
 }
+
+// KindNote is epoll's Caps.KindNote.
+const KindNote = "timerfd, signalfd and eventfd items drained by Wait (drain calls); signals as the kernel queues them: standard ones coalesce while pending, real-time ones count one per raise"
 
 // Syscalls reports the counters.
 func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
@@ -262,6 +274,7 @@ func (n *Notifier) Close() error {
 	}
 	n.wake()
 	n.gate.WaitIdle()
+	n.closeKinds()
 	n.closeFDs()
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/clock"
+	"kbench/internal/kindfd"
 	"kbench/notify"
 )
 
@@ -21,6 +22,7 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 type waitBufs struct {
 	kbuf    []unix.EpollEvent // kernel-side event buffer, grown once
 	wakeBuf [8]byte
+	drain   kindfd.Buf // reads of the kind sources' descriptors
 }
 
 // Waiter is one more goroutine's Wait on the instance (notify.SharedWaiter).
@@ -86,27 +88,32 @@ func (n *Notifier) wait(b *waitBufs, events []notify.Event, min int, timeout tim
 		for i := 0; i < k; i++ {
 			kev := &b.kbuf[i]
 			key := data(kev)
-			if key == wakeKey {
-				woke = true
-				n.drainWake(&b.wakeBuf)
+			if key >= kindKey { // the wake eventfd or a source kind: off the descriptor path
+				if key == wakeKey {
+					woke = true
+					n.drainWake(&b.wakeBuf)
+				} else if n.kindEvent(b, key, &events[got]) {
+					got++
+				}
 				continue
 			}
 			r := &n.regs[key-1]
-			ev := &events[got]
-			ev.Token = r.token
-			ev.Ready, ev.Flags = 0, 0
+			var ready notify.Interest
+			var fl notify.Flags
 			if kev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
-				ev.Ready |= notify.Readable
+				ready |= notify.Readable
 			}
 			if kev.Events&unix.EPOLLOUT != 0 {
-				ev.Ready |= notify.Writable
+				ready |= notify.Writable
 			}
 			if kev.Events&(unix.EPOLLHUP|unix.EPOLLRDHUP) != 0 {
-				ev.Flags |= notify.Hangup
+				fl |= notify.Hangup
 			}
 			if kev.Events&unix.EPOLLERR != 0 {
-				ev.Flags |= notify.Error
+				fl |= notify.Error
 			}
+			// One whole store: Kind and Data of a reused slot go back to fd's.
+			events[got] = notify.Event{Token: r.token, Ready: ready, Flags: fl}
 			got++
 		}
 		injectSlowdown(k) // a no-op unless built with -tags kbench_inject (inject_on.go)

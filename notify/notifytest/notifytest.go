@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -118,10 +119,14 @@ func Run(t *testing.T, open Opener) {
 }
 
 // Failures runs the suite outside the testing package and returns, per
-// failed check, its failure messages. A check that skipped is absent.
-func Failures(open Opener) map[string][]string {
+// failed check, its failure messages. A check that skipped is absent. With
+// names, only the checks so named run.
+func Failures(open Opener, names ...string) map[string][]string {
 	out := make(map[string][]string)
 	for _, ck := range checks {
+		if len(names) > 0 && !slices.Contains(names, ck.name) {
+			continue
+		}
 		c := runCheck(ck, open)
 		// A check that overran its bound may still be running and
 		// recording: read under the lock.
