@@ -35,7 +35,7 @@ type Kernel struct {
 	queues  int
 	closed  bool
 	tasks   map[int]*sigTask     // signal storages by thread id (signal.go)
-	hook    atomic.Pointer[hook] // started with the first fd origin (under mu); read by anyone
+	hook    atomic.Pointer[hook] // started with the first fd or timer origin (under mu); read by anyone
 
 	tab ptrTable[storage] // origin slot → storage, for the hook thread
 }
@@ -82,7 +82,7 @@ func (k *Kernel) Open(path Path, opts notify.Options) (*Notifier, error) {
 func (k *Kernel) Syscalls() notify.SyscallCounts { return k.calls.Snapshot() }
 
 // HookUsage is the hook thread's RUSAGE_THREAD totals (zero before the
-// first fd origin).
+// first fd or timer origin).
 func (k *Kernel) HookUsage() rusage.Usage {
 	if h := k.getHook(); h != nil {
 		return h.usage()
@@ -256,6 +256,10 @@ func (k *Kernel) harvest() {
 		h.harvest()
 	}
 }
+
+// CloseFD closes fd as the last close of its file does (closeFD): every
+// queue's kevents watching it are completed broken and reported once.
+func (k *Kernel) CloseFD(fd int) error { return k.closeFD(fd) }
 
 // closeFD is the emulated close(2) of fd's last reference: as take28's
 // __fput calls kevent_storage_fini(&file->st) before the file goes, every

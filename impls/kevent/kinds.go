@@ -190,16 +190,21 @@ func (n *Notifier) RemoveSource(id int) error {
 }
 
 func (n *Notifier) removeSource(id int) {
-	n.releaseSource(id)
+	n.releaseSource(id, false)
 	n.freeReg(id)
 }
 
 // releaseSource removes source id's kevent and lets go of its origin (the
-// registration itself stays).
-func (n *Notifier) releaseSource(id int) {
+// registration itself stays). In Close the kevent leaves as
+// kevent_user_release takes it, with no kevent_ctl call.
+func (n *Notifier) releaseSource(id int, closing bool) {
 	r := &n.regs[id]
 	if r.kev {
-		n.u.remove(keventID(id, r.gen))
+		if closing {
+			n.u.removeOne(keventID(id, r.gen))
+		} else {
+			n.u.remove(keventID(id, r.gen))
+		}
 		r.kev = false
 	}
 	switch r.kind {

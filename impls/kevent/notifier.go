@@ -58,8 +58,9 @@ const (
 )
 
 // Notifier is a kevent queue behind the notify contract: the emulated
-// queue (kuser) in its Kernel (fd storages and the hook thread, started by
-// the first fd Add), and the user-side reader of the selected path.
+// queue (kuser) in its Kernel (fd and timer storages and the hook thread,
+// started by the first fd Add or AddTimer), and the user-side reader of
+// the selected path.
 type Notifier struct {
 	u        *kuser
 	k        *Kernel
@@ -192,7 +193,7 @@ func (n *Notifier) Caps() notify.Caps {
 func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
 
 // HasHook reports whether the hook thread runs (it starts with the first fd
-// source); user-source rows have none.
+// or timer source); user-source rows have none.
 func (n *Notifier) HasHook() bool { return n.k.getHook() != nil }
 
 // HasHelper (notify.HelperThread) is HasHook: the hook thread is the
@@ -263,7 +264,7 @@ func (n *Notifier) Close() error {
 	n.gate.WaitIdle()
 	for idx := range n.regs {
 		if r := &n.regs[idx]; r.live && r.ks {
-			n.releaseSource(idx) // timerfds and signalfds are kernel objects too
+			n.releaseSource(idx, true) // timerfds and signalfds are kernel objects too
 		}
 	}
 	n.u.closeSigWake()
