@@ -248,11 +248,15 @@ func mixedLengths(cfg Config) (rep, warm time.Duration) {
 	return rep, warm
 }
 
+// mixedOff names the setting that leaves a kind out of the row.
+var mixedOff = map[notify.Kind]string{notify.KindTimer: "timers=0", notify.KindSignal: "signal_rate=0", notify.KindUser: "user_rate=0"}
+
 // mixedKindErr gives a kind's refusal its row status: the backend cannot
-// (n/a), the machine will not (skipped), or anything else (failed).
-func mixedKindErr(res results.Result, err error) results.Result {
+// (n/a, with the setting that measures the other kinds without it), the
+// machine will not (skipped), or anything else (failed).
+func mixedKindErr(res results.Result, k notify.Kind, err error) results.Result {
 	if errors.Is(err, errors.ErrUnsupported) {
-		return notApplicable(res, err.Error())
+		return notApplicable(res, fmt.Sprintf("%v (--set %s measures the others)", err, mixedOff[k]))
 	}
 	return skipOrFail(res, err)
 }
@@ -274,7 +278,7 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 	res.Params["native_kinds"] = caps.NativeKinds.String()
 	for _, k := range mixedKinds {
 		if sp.needKinds.Has(k) && !caps.Kinds.Has(k) {
-			return notApplicable(res, fmt.Sprintf("backend takes no %v sources (kinds: %v)", k, caps.Kinds))
+			return notApplicable(res, fmt.Sprintf("backend takes no %v sources (kinds: %v; --set %s measures the others)", k, caps.Kinds, mixedOff[k]))
 		}
 	}
 	c := &mixedCollector{
@@ -306,13 +310,13 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 		}
 		if c.sigID, err = ks.AddSignal(mixedSignal, mixedToken(notify.KindSignal, 0)); err != nil {
 			c.sigID = -1
-			return mixedKindErr(res, fmt.Errorf("add signal %d: %w", mixedSignal, err))
+			return mixedKindErr(res, notify.KindSignal, fmt.Errorf("add signal %d: %w", mixedSignal, err))
 		}
 	}
 	if sp.userRate > 0 {
 		if c.userID, err = ks.AddEvent(mixedToken(notify.KindUser, 0)); err != nil {
 			c.userID = -1
-			return mixedKindErr(res, fmt.Errorf("add user event: %w", err))
+			return mixedKindErr(res, notify.KindUser, fmt.Errorf("add user event: %w", err))
 		}
 	}
 	var workNs float64
@@ -347,7 +351,11 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 		stopWatch()
 		stop.Store(false)
 		if err != nil {
-			return mixedKindErr(res, err)
+			var te timerErr
+			if errors.As(err, &te) {
+				return mixedKindErr(res, notify.KindTimer, err)
+			}
+			return fail(res, err)
 		}
 		if rep < 0 {
 			if s.Lost != 0 || s.Dup != 0 {
@@ -522,6 +530,11 @@ func monoOffset() (off, eps int64, err error) {
 	return off, best/2 + 1, nil
 }
 
+// timerErr is AddTimer's error in a repetition: the timer kind's refusal.
+type timerErr struct{ error }
+
+func (e timerErr) Unwrap() error { return e.error }
+
 // mixedOrder is one repetition for the producer.
 type mixedOrder struct {
 	start, end int64 // clock.Now ns
@@ -558,7 +571,7 @@ func (c *mixedCollector) rep(d time.Duration, orders chan<- mixedOrder, reports 
 		id, err := c.ks.AddTimer(spec, mixedToken(notify.KindTimer, i))
 		if err != nil {
 			c.removeTimers()
-			return results.Sample{}, fmt.Errorf("add timer %d (period %v): %w", i, time.Duration(t.period), err)
+			return results.Sample{}, timerErr{fmt.Errorf("add timer %d (period %v): %w", i, time.Duration(t.period), err)}
 		}
 		t.id = id
 	}
