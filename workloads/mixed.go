@@ -347,7 +347,7 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 			break
 		}
 		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
-		s, err := c.rep(d, orders, reports, hasHook)
+		s, err := c.rep(d, rep < 0, orders, reports, hasHook)
 		stopWatch()
 		stop.Store(false)
 		if err != nil {
@@ -547,11 +547,11 @@ type mixedReport struct {
 	err                            error
 }
 
-// rep runs one repetition of length d: arm the timers for a start just
+// rep runs one repetition (or the warm-up) of length d: arm the timers for a start just
 // ahead, have the producer fire, raise and post until the end, collect
 // until every kind is accounted for (or a grace period has passed: the
 // rest is lost), then disarm the timers.
-func (c *mixedCollector) rep(d time.Duration, orders chan<- mixedOrder, reports <-chan mixedReport, hasHook bool) (results.Sample, error) {
+func (c *mixedCollector) rep(d time.Duration, warmup bool, orders chan<- mixedOrder, reports <-chan mixedReport, hasHook bool) (results.Sample, error) {
 	c.led.reset(uint64(d.Seconds()*20e6) + 1024)
 	c.src.reads = 0
 	for i := range c.kinds {
@@ -627,6 +627,9 @@ func (c *mixedCollector) rep(d time.Duration, orders chan<- mixedOrder, reports 
 	}
 	s, sys := meter.sample(&c.led, report.fired, report.usage)
 	c.settle(report, &s)
+	if warmup {
+		return s, nil // its accounting is all a warm-up keeps
+	}
 
 	var deliveries uint64
 	for i := range c.kinds {
