@@ -77,7 +77,9 @@ import (
 // (firings, expirations, signals, and posted value for user events).
 //
 // CPU and system calls are the collector's per delivered event, all kinds
-// together: one Wait serves them all, so no kind's share can be told apart.
+// together: one Wait serves them all, so no kind's share can be told apart
+// — except the backend's reads of the descriptors it owns for the other
+// kinds (notify.CallDrain), reported per delivery of those kinds.
 //
 // A backend without KindSources, or without a kind the row needs
 // (Caps.Kinds, or an error wrapping errors.ErrUnsupported when it is
@@ -139,6 +141,11 @@ func mixedUnits() []results.Unit {
 		{Name: "worst-starve-ns", Better: "lower"}, // the largest of the kinds' starvation
 		{Name: "syscalls/event", Better: "lower"},
 		{Name: "io-syscalls/event", Better: "lower"}, // the collector's eventfd reads
+		// The backend's reads of the descriptors it owns for the other
+		// kinds (timerfd, signalfd, eventfd; notify.CallDrain), per
+		// delivery of those kinds: what serving them through descriptors
+		// costs (0 where the kernel interface serves a kind itself).
+		{Name: "drain-syscalls/event", Better: "lower"},
 		{Name: "consumer-cpu-ns/event", Better: "lower"},
 		{Name: "producer-cpu-ns/event", Better: "lower"},
 		{Name: "helper-cpu-ns/event", Better: "lower"},
@@ -641,6 +648,9 @@ func (c *mixedCollector) rep(d time.Duration, warmup bool, orders chan<- mixedOr
 	s.Values["events/wait"] = float64(notes) / float64(max(waits, 1))
 	s.Values["syscalls/event"] = float64(sys.Collector()) / ev
 	s.Values["io-syscalls/event"] = float64(c.src.reads) / ev
+	if others := deliveries - c.kinds[notify.KindFD].events; others > 0 {
+		s.Values["drain-syscalls/event"] = float64(sys[notify.CallDrain]) / float64(others)
+	}
 	s.Values["consumer-cpu-ns/event"] = float64(s.Consumer.CPUNs()) / ev
 	s.Values["producer-cpu-ns/event"] = float64(s.Producer.CPUNs()) / ev
 	total := s.Consumer.CPUNs() + s.Producer.CPUNs()

@@ -31,6 +31,7 @@ func init() {
 		{"posts/ev", "user-per-event", false},
 		{"ev/wait", "events/wait", false},
 		{"sys/ev", "syscalls/event", false},
+		{"drain/ev", "drain-syscalls/event", false},
 		{"cons ns/ev", "consumer-cpu-ns/event", false},
 	}
 	Narrow["mixed"] = []string{"events/s", "fd-p99-ns", "timer-p99-ns", "signal-p99-ns", "user-p99-ns", "worst-starve-ns"}
