@@ -247,8 +247,11 @@ func (n *Notifier) kindNote() string {
 	if n.kops.signals != nil {
 		sig = "no signals (the SQPOLL thread polls the signalfd with its own pending set)"
 	}
-	return "timers: IORING_OP_TIMEOUT|ABS, periodic re-armed on start+k*period (multishot timeouts drift); " +
-		sig + "; user: MSG_RING doorbell on idle->posted, values summed in memory"
+	timers := "timers: IORING_OP_TIMEOUT|ABS, periodic re-armed on start+k*period (multishot timeouts drift)"
+	if n.kops.timers != nil {
+		timers = "no timers (kernel lacks IORING_OP_TIMEOUT)"
+	}
+	return timers + "; " + sig + "; user: MSG_RING doorbell on idle->posted, values summed in memory"
 }
 
 // Syscalls reports the system calls made so far, per kind.

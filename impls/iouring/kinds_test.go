@@ -429,3 +429,37 @@ func TestKindsShareWait(t *testing.T) {
 		})
 	}
 }
+
+// TestTimerOneEnterPerExpiration: a collector that blocks for each
+// expiration of a periodic timer makes one io_uring_enter per delivery: the
+// Wait that reaps a CQE after blocking returns without submitting, so the
+// re-arm rides on the next Wait's enter.
+func TestTimerOneEnterPerExpiration(t *testing.T) {
+	for _, s := range []Setup{Plain, Coop} {
+		t.Run(s.String(), func(t *testing.T) {
+			n := openLocked(t, Config{Setup: s, HelperCPU: -1})
+			const period = 3 * time.Millisecond
+			if _, err := n.AddTimer(notify.TimerSpec{Value: period, Interval: period}, 1); err != nil {
+				t.Fatal(err)
+			}
+			ev := make([]notify.Event, 4)
+			waitTimer := func() {
+				if m, err := n.Wait(ev, 1, time.Second); err != nil || m != 1 || ev[0].Token != 1 {
+					t.Fatalf("Wait = %d, %v, %+v", m, err, ev[:m])
+				}
+			}
+			waitTimer()
+			before := n.Syscalls()
+			const rounds = 20
+			var delivered uint64
+			for i := 0; i < rounds; i++ {
+				waitTimer()
+				delivered += ev[0].Data
+			}
+			d := n.Syscalls().Sub(before)
+			if d[notify.CallSubmit] != 0 || d.Total() > rounds {
+				t.Errorf("%d Waits (%d expirations) made %v system calls, want one wait each and no submit", rounds, delivered, d.Map())
+			}
+		})
+	}
+}

@@ -24,9 +24,11 @@ import (
 // is the ring's: the first vfs_poll runs in the task that submits the
 // POLL_ADD, and the re-poll after a wakeup (signalfd_notify wakes every
 // signalfd of the process) runs as task_work of that same task. On the plain
-// and coop setups that task is the collecting thread, which has the signal
-// blocked and is the one notify.RaiseSignal targets (tgkill), so a
-// thread-directed signal is seen (TestSignalThreadDirected). On the sqpoll
+// and coop setups that task is the collecting thread (its goroutine is
+// locked to it, as notify.BlockSignal requires, so every POLL_ADD is
+// submitted from there), which has the signal blocked and is the one
+// notify.RaiseSignal targets (tgkill), so a thread-directed signal is seen
+// (TestSignalThreadDirected). On the sqpoll
 // setup it is the SQPOLL kernel thread, whose pending set never holds the
 // collector's signals: AddSignal refuses there (errors.ErrUnsupported; shown
 // by TestSignalSQPoll).

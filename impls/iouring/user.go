@@ -55,9 +55,11 @@ func (n *Notifier) AddEvent(token uint64) (int, error) {
 				g[i].Store((*t)[i].Load())
 			}
 		}
+		// Published whole: pairs with Post's Load of the table.
 		n.users.Store(&g)
 		t = &g
 	}
+	// Pairs with Post's Load of the entry; the event is complete before.
 	(*t)[slot].Store(s.user)
 	return int(slot), nil
 }
@@ -87,6 +89,8 @@ func (n *Notifier) Post(id int, value uint64) error {
 	if u == nil {
 		return fmt.Errorf("iouring post source %d: no such user event: %w", id, os.ErrNotExist)
 	}
+	// The add precedes the CAS; they pair with userRung's store of rung
+	// and then swap of count (see the type's comment).
 	u.count.Add(value)
 	if u.rung.Load() || !u.rung.CompareAndSwap(false, true) {
 		return nil // a doorbell is pending; the collector takes our value with it
@@ -102,6 +106,7 @@ func (n *Notifier) Post(id int, value uint64) error {
 // userRung takes a doorbell CQE: reopen the doorbell, then take the count.
 func (n *Notifier) userRung(slot uint32) {
 	u := n.ksrcs[slot].user
+	// Reopen first, then take: pairs with Post's add-then-CAS.
 	u.rung.Store(false)
 	if v := u.count.Swap(0); v > 0 {
 		n.report(slot, v, 0)
