@@ -269,17 +269,14 @@ func onLockedThread(t *testing.T, f func()) {
 
 func blockSignal(t *testing.T, sig int) {
 	t.Helper()
-	var set unix.Sigset_t
-	w, b := sigBit(sig)
-	set.Val[w] = b
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+	if err := notify.BlockSignal(sig); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func raiseSignal(t *testing.T, tid, sig int) {
 	t.Helper()
-	if err := unix.Tgkill(unix.Getpid(), tid, unix.Signal(sig)); err != nil {
+	if err := notify.RaiseSignal(tid, sig); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -325,7 +322,7 @@ func TestSignal(t *testing.T) {
 				}
 				go func() {
 					time.Sleep(20 * time.Millisecond)
-					unix.Tgkill(unix.Getpid(), tid, unix.Signal(rt))
+					notify.RaiseSignal(tid, rt)
 				}()
 				start := time.Now()
 				if sum := kindEvents(t, n, notify.KindSignal, 1, 1, 5*time.Second); sum != 1 {
