@@ -201,8 +201,14 @@ func TestUserEventPost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				before := n.Syscalls()
 				n.Post(id, 3)
 				n.Post(id, 4)
+				// A Post is the producer's KEVENT_CTL_READY (one kernel entry,
+				// CallFire); fire_direct's storage_ready makes none.
+				if fire := n.Syscalls().Sub(before)[notify.CallFire]; fire != uint64(2*(1-direct)) {
+					t.Errorf("2 Posts counted %d CallFire, want %d", fire, 2*(1-direct))
+				}
 				if p == PathZach {
 					// Zach's ring publishes a record per readiness: 3, then 4.
 					if sum := kindEvents(t, n, notify.KindUser, 5, 7, time.Second); sum != 7 {
