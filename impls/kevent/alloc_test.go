@@ -107,9 +107,9 @@ func TestKindAllocs(t *testing.T) {
 			if _, err := n.AddSignal(sig, 2); err != nil {
 				t.Fatal(err)
 			}
-			tid, pid := unix.Gettid(), unix.Getpid()
+			tid := unix.Gettid()
 			if a := testing.AllocsPerRun(200, func() {
-				unix.Tgkill(pid, tid, sig)
+				notify.RaiseSignal(tid, sig)
 				if k, _ := n.Wait(ev, 1, time.Second); k != 1 {
 					t.Fatalf("%v: Wait = %d", p, k)
 				}

@@ -212,7 +212,16 @@
 //	                                                                                                carried the id only)
 //	counting kevents: ret_data as a 64-bit count,          ukevent.go: counting, addCount;        kbench's: what notify's Event.Data
 //	  cleared by ET's completion                             queue.go: readyVerdict, checkVerdict   reports; a timer or signal kevent's
-//	                                                                                                re-check says ready while it counts
+//	                                                                                                re-check says ready while it counts;
+//	                                                                                                Zach's ring holds a record per
+//	                                                                                                readiness, and the Notifier's reader
+//	                                                                                                (wait.go: translate) merges one
+//	                                                                                                source's records within a Wait
+//	an hrtimer's storage_ready runs at expiry              wait.go: Wait (harvest)                variant: with timers registered a
+//	                                                                                                Wait first catches up with the hook
+//	                                                                                                thread (epoll_wait 0, CallHook), so it
+//	                                                                                                reports every expiration due when it
+//	                                                                                                began, as for level fds
 //	socket, pipe, inode, AIO, POSIX-timer types            -                                      absent: sockets and pipes are fd
 //	                                                                                                sources (KEVENT_POLL); the others
 //	                                                                                                have no notify counterpart

@@ -68,6 +68,7 @@ func (n *Notifier) AddTimer(spec notify.TimerSpec, token uint64) (int, error) {
 		return 0, err
 	}
 	n.regs[id].slot = slot
+	n.timers++
 	if err := n.k.armTimer(st, spec); err != nil {
 		n.removeSource(id)
 		return 0, err
@@ -85,15 +86,15 @@ func (n *Notifier) AddSignal(sig int, token uint64) (int, error) {
 		return 0, notify.ErrClosed
 	}
 	defer n.gate.Exit()
-	if err := checkSignal(sig); err != nil {
-		return 0, err
+	if err := notify.CheckSignal(sig); err != nil {
+		return 0, fmt.Errorf("kevent add %w", err)
 	}
-	var blocked unix.Sigset_t
 	n.calls.Inc(notify.CallOther)
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, nil, &blocked); err != nil {
-		return 0, fmt.Errorf("kevent add signal %d: rt_sigprocmask: %w", sig, err)
+	blocked, err := notify.SignalBlocked(sig)
+	if err != nil {
+		return 0, fmt.Errorf("kevent add signal %d: %w", sig, err)
 	}
-	if !sigIsMember(&blocked, sig) {
+	if !blocked {
 		return 0, fmt.Errorf("kevent add signal %d: not blocked in the calling thread (lock the collector's thread and block it there first): %w", sig, notify.ErrInvalid)
 	}
 	n.calls.Inc(notify.CallOther)
@@ -210,6 +211,7 @@ func (n *Notifier) releaseSource(id int, closing bool) {
 	switch r.kind {
 	case notify.KindTimer:
 		n.k.detachTimer(r.st, r.slot)
+		n.timers--
 	case notify.KindSignal:
 		if r.task != nil {
 			n.k.detachSignal(r.task, r.sig, r.st)

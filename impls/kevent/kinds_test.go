@@ -201,8 +201,14 @@ func TestUserEventPost(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
+				before := n.Syscalls()
 				n.Post(id, 3)
 				n.Post(id, 4)
+				// A Post is the producer's KEVENT_CTL_READY (one kernel entry,
+				// CallFire); fire_direct's storage_ready makes none.
+				if fire := n.Syscalls().Sub(before)[notify.CallFire]; fire != uint64(2*(1-direct)) {
+					t.Errorf("2 Posts counted %d CallFire, want %d", fire, 2*(1-direct))
+				}
 				if p == PathZach {
 					// Zach's ring publishes a record per readiness: 3, then 4.
 					if sum := kindEvents(t, n, notify.KindUser, 5, 7, time.Second); sum != 7 {
@@ -269,17 +275,14 @@ func onLockedThread(t *testing.T, f func()) {
 
 func blockSignal(t *testing.T, sig int) {
 	t.Helper()
-	var set unix.Sigset_t
-	w, b := sigBit(sig)
-	set.Val[w] = b
-	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &set, nil); err != nil {
+	if err := notify.BlockSignal(sig); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func raiseSignal(t *testing.T, tid, sig int) {
 	t.Helper()
-	if err := unix.Tgkill(unix.Getpid(), tid, unix.Signal(sig)); err != nil {
+	if err := notify.RaiseSignal(tid, sig); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -325,7 +328,7 @@ func TestSignal(t *testing.T) {
 				}
 				go func() {
 					time.Sleep(20 * time.Millisecond)
-					unix.Tgkill(unix.Getpid(), tid, unix.Signal(rt))
+					notify.RaiseSignal(tid, rt)
 				}()
 				start := time.Now()
 				if sum := kindEvents(t, n, notify.KindSignal, 1, 1, 5*time.Second); sum != 1 {

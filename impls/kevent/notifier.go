@@ -85,14 +85,18 @@ type Notifier struct {
 	// levelFDs counts fd registrations with the Level trigger; while there
 	// are any, each Wait first catches up with the hook (hook.harvest).
 	levelFDs int
+	// timers counts timer sources: while there are any, each Wait first
+	// catches up with the hook, as for level fds.
+	timers int
 	// sigSources counts signal sources; the first makes the queue drain the
 	// collector thread's signalfd (signal.go), the last stops it.
 	sigSources int
 
 	batch batchScratch // Batch's arrays
 
-	ubuf []ukevent // get_events' user buffer
-	uk1  ukevent   // one zach record
+	ubuf    []ukevent // get_events' user buffer
+	waitSeq uint64    // Waits so far (translate)
+	uk1     ukevent   // one zach record
 
 	ringSeen   int    // zach: ring records since the last collection call
 	t29uidx    uint32 // take29: committed index (the kernel's uidx)
@@ -115,9 +119,13 @@ type reg struct {
 	req   uint32   // request flags the kevent was registered with
 	st    *storage // the origin's (nil: a unotify kevent on the queue's storage)
 	us    *usrc
-	slot  int      // a timer's origin slot in the Kernel
-	sig   int      // a signal's number
-	task  *sigTask // a signal's thread
+	slot  int // a timer's origin slot in the Kernel
+	// waitSeq and evIdx: the Wait (Notifier.waitSeq) that reported this
+	// counting source last, and its event's index there (translate).
+	waitSeq uint64
+	evIdx   int
+	sig     int      // a signal's number
+	task    *sigTask // a signal's thread
 }
 
 // usrc is what a producer's Fire or Post needs of a user source.

@@ -66,28 +66,6 @@ const siginfoSize = int(unsafe.Sizeof(unix.SignalfdSiginfo{}))
 
 func sigBit(sig int) (int, uint64) { return (sig - 1) / 64, 1 << (uint(sig-1) % 64) }
 
-func sigIsMember(s *unix.Sigset_t, sig int) bool {
-	w, b := sigBit(sig)
-	return s.Val[w]&b != 0
-}
-
-// checkSignal refuses a signal that cannot be watched: out of range,
-// SIGKILL and SIGSTOP, the ones the Go runtime uses itself (SIGURG for
-// preemption, SIGPROF, the synchronous SIGSEGV, SIGBUS, SIGFPE, SIGILL,
-// SIGTRAP), SIGCHLD and SIGPIPE, and 32 and 33, which glibc reserves.
-func checkSignal(sig int) error {
-	switch {
-	case sig < 1 || sig > nsig:
-		return fmt.Errorf("kevent signal %d: out of range 1..%d: %w", sig, nsig, notify.ErrInvalid)
-	}
-	switch unix.Signal(sig) {
-	case unix.SIGKILL, unix.SIGSTOP, unix.SIGURG, unix.SIGPROF, unix.SIGSEGV, unix.SIGBUS,
-		unix.SIGFPE, unix.SIGILL, unix.SIGTRAP, unix.SIGCHLD, unix.SIGPIPE, 32, 33:
-		return fmt.Errorf("kevent signal %d (%v): cannot be watched: %w", sig, unix.Signal(sig), notify.ErrInvalid)
-	}
-	return nil
-}
-
 // attachSignal returns thread tid's storage for sig, creating it (and the
 // thread's signalfd, or widening its mask) for the first kevent.
 func (k *Kernel) attachSignal(tid, sig int) (*sigTask, *storage, error) {

@@ -25,10 +25,14 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	if len(n.ubuf) < len(events) {
 		n.ubuf = make([]ukevent, len(events))
 	}
-	if n.levelFDs > 0 {
+	n.waitSeq++ // translate's merging of a counting source's records
+	if n.levelFDs > 0 || n.timers > 0 {
 		// A level Wait reports every fd ready when it began; fd readiness
 		// that epoll has seen but the hook thread has not yet passed to
-		// storage_ready would be missed, so collect it here first.
+		// storage_ready would be missed, so collect it here first. So with
+		// timers: an hrtimer runs storage_ready at its expiry, so a Wait
+		// reports every expiration due when it began, which a hook thread
+		// kept off its CPU would otherwise hold back.
 		n.k.harvest()
 	}
 	var deadline int64
@@ -69,15 +73,26 @@ func left(timeout time.Duration, deadline int64) time.Duration {
 // registered interest with Hangup|Error. Its kevent was freed at delivery,
 // and so is an fd registration then: the descriptor is no longer
 // registered, as epoll forgets a closed one (Remove: os.ErrNotExist).
-func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
+//
+// It fills events[got] and returns the new number of events. A second
+// record of a counting source (timer, signal, user event) within one Wait
+// adds its count to the source's event instead: Zach's ring publishes a
+// record per readiness, where the other paths coalesce on the ready list,
+// and an Event reports everything since the source's last one.
+func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
 	idx, gen := idSlot(uk.ID)
 	if idx >= len(n.regs) {
-		return false
+		return got
 	}
 	r := &n.regs[idx]
 	if !r.live || r.gen != gen {
-		return false
+		return got
 	}
+	if r.ks && r.waitSeq == n.waitSeq {
+		events[r.evIdx].Data += uk.count()
+		return got
+	}
+	ev := &events[got]
 	broken := uk.RetFlags&retBroken != 0
 	if uk.ReqFlags&reqOneshot != 0 || broken {
 		r.kev = false // take29 frees a oneshot kevent on delivery; kbench a broken one
@@ -114,17 +129,18 @@ func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
 			ev.Ready = r.in
 		}
 	}
+	if r.ks {
+		r.waitSeq, r.evIdx = n.waitSeq, got
+	}
 	if r.kind == notify.KindFD && !r.kev && (broken || r.gone) {
 		n.dropFD(idx)
 	}
-	return true
+	return got + 1
 }
 
 func (n *Notifier) deliver(events []notify.Event, got, k int) int {
 	for i := range k {
-		if n.translate(&n.ubuf[i], &events[got]) {
-			got++
-		}
+		got = n.translate(&n.ubuf[i], events, got)
 	}
 	return got
 }
@@ -168,9 +184,7 @@ func (n *Notifier) waitTake29(events []notify.Event, want int, timeout time.Dura
 		for range copied {
 			pos := (n.t29uidx + uint32(n.t29pending)) % uint32(slots)
 			n.t29pending++
-			if n.translate(n.u.t29Record(pos), &events[got]) {
-				got++
-			}
+			got = n.translate(n.u.t29Record(pos), events, got)
 		}
 		if got >= want || woke || n.gate.Closed() || wait == 0 {
 			break
@@ -221,9 +235,7 @@ func (n *Notifier) waitZach(events []notify.Event, min int, timeout time.Duratio
 				break
 			}
 			n.ringSeen++
-			if n.translate(&n.uk1, &events[got]) {
-				got++
-			}
+			got = n.translate(&n.uk1, events, got)
 		}
 		if n.ringSeen >= n.zachN && got < len(events) {
 			n.ringSeen = 0
