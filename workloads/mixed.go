@@ -826,6 +826,8 @@ func (c *mixedCollector) take(e notify.Event, now int64) (notify.Kind, error) {
 	switch kind := notify.Kind(e.Token >> mixedTokShift); {
 	case kind == notify.KindFD && idx < c.sp.S && (e.Kind == notify.KindFD || e.Kind == notify.KindUser):
 		seq := c.src.take(idx)
+		// Pairs with the producer's Store before it fired: the number read
+		// from the source is that firing's, so its time is in place.
 		fired := c.fireAt[idx].v.Load()
 		c.led.mark(seq)
 		if seq != 0 {
@@ -957,6 +959,7 @@ func (p *mixedProducer) rep(o mixedOrder, r *mixedReport) error {
 		}
 		for c.sigSch.iv > 0 && c.sigSch.at(r.signals+1) <= now {
 			k := r.signals + 1
+			// Pairs with stampRing.due's slot Load.
 			c.sigAt.at[k%stampSlots].Store(clock.Now())
 			if err := notify.RaiseSignal(c.tid, mixedSignal); err != nil {
 				if errors.Is(err, unix.EAGAIN) {
@@ -970,6 +973,7 @@ func (p *mixedProducer) rep(o mixedOrder, r *mixedReport) error {
 		}
 		for c.userSch.iv > 0 && c.userSch.at(r.posts+1) <= now {
 			k := r.posts + 1
+			// Pairs with stampRing.due's slot Load.
 			c.postAt.at[k%stampSlots].Store(clock.Now())
 			if err := c.ks.Post(c.userID, postValue(k)); err != nil {
 				return fmt.Errorf("post %d: %w", k, err)
@@ -991,6 +995,8 @@ func (p *mixedProducer) rep(o mixedOrder, r *mixedReport) error {
 				continue
 			}
 			c.src.busy[i].v.Store(1)
+			// Pairs with the collector's Load once it has read the
+			// firing's number from the source.
 			c.fireAt[i].v.Store(clock.Now())
 			r.fired++
 			if err := c.src.fire(i, r.fired); err != nil {
