@@ -73,6 +73,9 @@ func WriteBench(w io.Writer, f *File) error {
 				continue
 			}
 			seenUnit[u.Name] = true
+			if u.Better == "" {
+				continue // a figure without a direction: no metadata
+			}
 			if err := bw.Write(&benchfmt.UnitMetadata{
 				UnitMetadataKey: benchfmt.UnitMetadataKey{Unit: u.Name, Key: "better"},
 				OrigUnit:        u.Name, Value: u.Better,

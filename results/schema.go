@@ -41,7 +41,7 @@ type File struct {
 // Unit describes one metric: its name is also its unit ("events/s").
 type Unit struct {
 	Name   string `json:"name"`
-	Better string `json:"better"` // "higher" or "lower"
+	Better string `json:"better"` // "higher" or "lower"; "" for a figure with no direction (compared, never judged)
 }
 
 // Result is one table row: a workload over one backend variant.

@@ -33,6 +33,7 @@ func unitNames() map[string][]string {
 	add("herd", herdUnits)
 	add("accept", herdUnits, []results.Unit{{Name: "connect-resets"}})
 	add("overflow", overflowUnits)
+	add("mixed", mixedUnits())
 	var pts []loadPoint
 	for _, l := range latencyLoads {
 		pts = append(pts, loadPoint{label: strconv.Itoa(l) + "%"})

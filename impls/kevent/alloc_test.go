@@ -74,3 +74,59 @@ func TestAllocs(t *testing.T) {
 		n.Close()
 	}
 }
+
+// TestKindAllocs: Post, a signal's delivery (the signalfd drain) and a
+// periodic timer's (the hook thread's timerfd read) allocate nothing, on
+// every path.
+func TestKindAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
+		onLockedThread(t, func() {
+			n, err := New(p, testOptions)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer n.Close()
+			ev := make([]notify.Event, 8)
+			id, err := n.AddEvent(1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if a := testing.AllocsPerRun(500, func() {
+				n.Post(id, 2)
+				if k, _ := n.Wait(ev, 1, time.Second); k != 1 {
+					t.Fatalf("%v: Wait = %d", p, k)
+				}
+			}); a != 0 {
+				t.Errorf("%v: Post+Wait allocates %.1f per event", p, a)
+			}
+			const sig = 43
+			blockSignal(t, sig)
+			if _, err := n.AddSignal(sig, 2); err != nil {
+				t.Fatal(err)
+			}
+			tid := unix.Gettid()
+			if a := testing.AllocsPerRun(200, func() {
+				notify.RaiseSignal(tid, sig)
+				if k, _ := n.Wait(ev, 1, time.Second); k != 1 {
+					t.Fatalf("%v: Wait = %d", p, k)
+				}
+			}); a != 0 {
+				t.Errorf("%v: signal+Wait allocates %.1f per event", p, a)
+			}
+			if _, err := n.AddTimer(notify.TimerSpec{Value: 200 * time.Microsecond, Interval: 200 * time.Microsecond}, 3); err != nil {
+				t.Fatal(err)
+			}
+			n.Wait(ev, 1, time.Second) // the hook thread's first timer report
+			if a := testing.AllocsPerRun(100, func() {
+				if k, _ := n.Wait(ev, 1, time.Second); k < 1 {
+					t.Fatalf("%v: Wait = %d", p, k)
+				}
+			}); a != 0 {
+				t.Errorf("%v: timer Wait allocates %.1f per event", p, a)
+			}
+		})
+	}
+}

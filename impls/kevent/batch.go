@@ -148,7 +148,7 @@ func (n *Notifier) batchAdd(cs []notify.Change) {
 		b.seen[c.FD] = struct{}{}
 		idx := n.allocReg()
 		r := &n.regs[idx]
-		*r = reg{live: true, gen: r.gen, fd: c.FD, token: c.Token, in: c.In, tr: c.Tr, req: req, st: st}
+		*r = reg{live: true, kind: notify.KindFD, typ: typePoll, gen: r.gen, fd: c.FD, token: c.Token, in: c.In, tr: c.Tr, req: req, st: st}
 		n.byFD[c.FD] = idx
 		if c.Tr == notify.Level {
 			n.levelFDs++
@@ -163,7 +163,7 @@ func (n *Notifier) batchAdd(cs []notify.Change) {
 		if r.tr == notify.Level {
 			n.levelFDs--
 		}
-		n.k.detach(r.fd)
+		n.k.detach(r.fd, r.st)
 		delete(n.byFD, r.fd)
 		n.freeReg(idx)
 	})
@@ -264,9 +264,9 @@ func (n *Notifier) batchRemove(cs []notify.Change) {
 		if r.tr == notify.Level {
 			n.levelFDs--
 		}
-		fd := r.fd
+		fd, st := r.fd, r.st
 		n.freeReg(idx)
-		if err := n.k.detach(fd); err != nil {
+		if err := n.k.detach(fd, st); err != nil {
 			for ci := range cs {
 				if cs[ci].Op == notify.OpRemove && cs[ci].FD == fd && cs[ci].Err == nil {
 					cs[ci].Err = fmt.Errorf("kevent remove fd %d: %w", fd, err)

@@ -20,7 +20,7 @@ func TestCtlArrayMalformed(t *testing.T) {
 	ukevs := []ukevent{
 		{ID: 1, Type: typeUnotify, Event: 1, ReqFlags: reqET},
 		{ID: 9, Type: typeUnotify, Event: 1},   // duplicate id: EEXIST
-		{ID: 2, Type: 7, Event: 1, User: 42},   // a type with no callbacks: back untouched
+		{ID: 2, Type: 8, Event: 1, User: 42},   // a type with no callbacks: back untouched
 		{ID: 3, Type: typePoll, Event: pollIn}, // no origin (fget failed): EBADF
 		{ID: 4, Type: typeUnotify, Event: 1},   // the queue's own storage
 		{ID: 5, Type: typePoll, Event: pollIn, User: 7},
@@ -32,7 +32,7 @@ func TestCtlArrayMalformed(t *testing.T) {
 	}
 	want := []ukevent{
 		{ID: 9, Type: typeUnotify, Event: 1, RetFlags: retBroken | retDone, RetData: [2]uint32{0, negErrno(unix.EEXIST)}},
-		{ID: 2, Type: 7, Event: 1, User: 42},
+		{ID: 2, Type: 8, Event: 1, User: 42},
 		{ID: 3, Type: typePoll, Event: pollIn, RetFlags: retBroken | retDone, RetData: [2]uint32{0, negErrno(unix.EBADF)}},
 	}
 	for i, w := range want {

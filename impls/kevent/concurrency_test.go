@@ -305,7 +305,7 @@ func TestInFlightConcurrency(t *testing.T) {
 						k := (i + pr) % kevs
 						count[k].Add(1)
 						if i%3 == 0 {
-							u.markReady(uint64(k), notify.CallCtl)
+							u.markReady(uint64(k), 0, notify.CallCtl)
 						} else {
 							u.storageReady(sts[k], pollIn|1)
 						}

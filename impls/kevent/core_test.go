@@ -21,7 +21,7 @@ type tq struct {
 }
 
 func newTQ(t *testing.T, m mode, slots int) *tq {
-	q := &tq{t: t, sim: &simPoller{state: make([]uint32, 4)}}
+	q := &tq{t: t, sim: &simPoller{state: make([]uint32, len(fuzzSrcTypes))}}
 	u, err := newKuser(m, &q.calls, q.sim, slots)
 	if err != nil {
 		t.Fatal(err)
@@ -224,11 +224,11 @@ func TestRemoveReadyNeverDelivered(t *testing.T) {
 func TestCtlReady(t *testing.T) {
 	q := newTQ(t, modeSyscall, 4)
 	q.add(1, 2, pollIn, reqET) // a poll kevent, its fd quiet
-	if err := q.u.markReady(1, notify.CallCtl); err != nil {
+	if err := q.u.markReady(1, 0, notify.CallCtl); err != nil {
 		t.Fatal(err)
 	}
 	q.expect("KEVENT_CTL_READY", q.get(8), 1)
-	if err := q.u.markReady(9, notify.CallCtl); !errors.Is(err, os.ErrNotExist) {
+	if err := q.u.markReady(9, 0, notify.CallCtl); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("READY of an unknown id = %v", err)
 	}
 }

@@ -35,7 +35,9 @@ const (
 )
 
 // typeAllowed is kevent_event_is_allowed: a type with callbacks.
-func typeAllowed(t uint32) bool { return t == typePoll || t == typeUnotify }
+func typeAllowed(t uint32) bool {
+	return t == typePoll || t == typeUnotify || t == typeTimer || t == typeSignal
+}
 
 // ctl is kevent_ctl(fd, cmd, len(ukevs), ukevs) with take29's rules
 // (kevent_user.c, kevent_user_ctl_*):
@@ -50,7 +52,10 @@ func typeAllowed(t uint32) bool { return t == typePoll || t == typeUnotify }
 //     always, KEVENT_RET_BROKEN if no kevent has the id; they return 0.
 //   - READY marks each id ready; the entries not found are copied to the
 //     front, and the number made ready is returned. With no entries it sets
-//     need_exit and wakes the collector.
+//     need_exit and wakes the collector. A counting kevent (timer, signal,
+//     unotify) adds the entry's ret_data, read as a 64-bit count, to its
+//     own (kbench's: how Post carries its value; take30's READY carried
+//     only the id).
 //
 // More entries than the queue holds kevents is EINVAL for MODIFY, REMOVE
 // and READY, as in the patch. Only READY may be called off the collector.
@@ -94,7 +99,7 @@ func (u *kuser) ctlBody(cmd int, ukevs []ukevent, sts []*storage) (int, error) {
 		}
 		rnum := 0
 		for i := range ukevs {
-			if u.readyOne(ukevs[i].ID) != nil {
+			if u.readyOne(ukevs[i].ID, ukevs[i].count()) != nil {
 				ukevs[rnum] = ukevs[i]
 				rnum++
 			}
@@ -159,6 +164,12 @@ func (u *kuser) addBegin(uk *ukevent, st *storage) (*kevent, int, error) {
 		return nil, addFailed, ctlFail(uk, unix.EINVAL, "kevent add: type %d on a type %d origin: %w", uk.Type, st.typ, notify.ErrInvalid)
 	}
 	u.lockSt(st)
+	if st.dead {
+		// kevent_storage_fini ran: the origin is gone (take29's fget of a
+		// closed file fails first).
+		u.unlockSt(st)
+		return nil, addFailed, ctlFail(uk, unix.EBADF, "kevent add id %#x: origin gone: %w", uk.ID, unix.EBADF)
+	}
 	if _, dup := u.index[uk.ID]; dup {
 		u.unlockSt(st)
 		return nil, addFailed, ctlFail(uk, unix.EEXIST, "kevent add id %#x: %w", uk.ID, os.ErrExist)
@@ -171,8 +182,11 @@ func (u *kuser) addBegin(uk *ukevent, st *storage) (*kevent, int, error) {
 	u.index[uk.ID] = k
 	storageEnqueue(st, k)
 	if st.typ != typePoll {
-		if k.uk.ReqFlags&reqAlwaysQueue != 0 {
-			u.ready(k, checkVerdict(k, 0))
+		// The type's enqueue: take30's unotify requeues with ALWAYS_QUEUE;
+		// a timer is armed by its caller once the kevent is on the storage
+		// (kevent_timer_enqueue's hrtimer_start after storage_enqueue).
+		if k.uk.ReqFlags&(reqAlwaysQueue|reqReady) != 0 {
+			u.ready(k, enqueueVerdict(k, checkVerdict(k, 0)))
 		}
 		u.unlockSt(st)
 		return nil, addQueued, nil
@@ -193,7 +207,7 @@ func (u *kuser) addFinish(uk *ukevent, k *kevent, revents uint32) (int, error) {
 		return addFailed, ctlFail(uk, unix.EBADF, "kevent add fd %d: %w", st.origin, unix.EBADF)
 	}
 	if k.uk.ReqFlags&reqAlwaysQueue != 0 {
-		u.ready(k, checkVerdict(k, revents))
+		u.ready(k, enqueueVerdict(k, checkVerdict(k, revents)))
 		u.settle(k)
 		u.unlockSt(st)
 		return addQueued, nil
@@ -206,9 +220,23 @@ func (u *kuser) addFinish(uk *ukevent, k *kevent, revents uint32) (int, error) {
 		u.unlockSt(st)
 		return addImmediate, nil
 	}
+	if k.uk.ReqFlags&reqReady != 0 {
+		u.ready(k, 1)
+	}
 	u.settle(k)
 	u.unlockSt(st)
 	return addQueued, nil
+}
+
+// enqueueVerdict is the verdict an ADD readies a registered kevent with:
+// the type's own, made positive by take30's KEVENT_REQ_READY ("marked as
+// ready immediately at enqueue time"). One kevent_ready either way, so a
+// kevent asked to be ready and found ready is queued once.
+func enqueueVerdict(k *kevent, v int) int {
+	if k.uk.ReqFlags&reqReady != 0 && v == 0 {
+		return 1
+	}
+	return v
 }
 
 // addArray is kevent_user_ctl_add: the entries handed back (ready at once,
@@ -216,7 +244,7 @@ func (u *kuser) addFinish(uk *ukevent, k *kevent, revents uint32) (int, error) {
 // number is returned. The poll kevents of a run of entries with distinct
 // ids ask for their fds' state in one ppoll (the kernel's f_op->poll calls
 // cost no kernel entry; the emulation's should not cost one each). An id
-// repeated in the array, or a unotify kevent after a poll one, starts a new
+// repeated in the array, or a kevent of another type after a poll one, starts a new
 // run, so each entry sees the ones before it completed and kevents reach
 // the ready list in array order, as with the patch's one-by-one loop.
 func (u *kuser) addArray(user []ukevent, sts []*storage) int {
@@ -235,7 +263,7 @@ func (u *kuser) addArray(user []ukevent, sts []*storage) int {
 			if _, dup := u.addIDs[id]; dup {
 				break
 			}
-			if len(pfds) > 0 && ukevs[end].Type == typeUnotify {
+			if len(pfds) > 0 && ukevs[end].Type != typePoll {
 				break // it may queue at once: not ahead of the poll kevents before it
 			}
 			u.addIDs[id] = struct{}{}
@@ -446,21 +474,26 @@ func (u *kuser) removeOne(id uint64) error {
 	return nil
 }
 
-// markReady is KEVENT_CTL_READY for one kevent, counted as kind (CallCtl
-// for the collector's own control calls, CallFire for a producer's).
-func (u *kuser) markReady(id uint64, kind notify.SyscallKind) error {
+// markReady is KEVENT_CTL_READY for one kevent carrying count n, counted
+// as kind (CallCtl for the collector's own control calls, CallFire for a
+// producer's).
+func (u *kuser) markReady(id, n uint64, kind notify.SyscallKind) error {
 	sysEnter(u.calls, kind)
-	return u.readyOne(id)
+	return u.readyOne(id, n)
 }
 
 // readyOne is take29's kevent_mark_ready: under the storage's lock, ready
-// with a positive verdict, no callback. Any goroutine.
-func (u *kuser) readyOne(id uint64) error {
+// with a positive verdict, no callback; a counting kevent adds n to its
+// count. Any goroutine.
+func (u *kuser) readyOne(id, n uint64) error {
 	k := u.lookupSt(id)
 	if k == nil {
 		return errNoKevent // unformatted: a producer's Fire must not allocate
 	}
 	st := k.st
+	if counting(st.typ) {
+		k.uk.addCount(n)
+	}
 	u.ready(k, 1)
 	u.unlockSt(st)
 	return nil

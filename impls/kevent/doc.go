@@ -48,7 +48,8 @@
 // Counted as notify.CallCtl, CallWait, CallCommit; a producer's
 // KEVENT_CTL_READY as CallFire; futex wakes as CallWake; the emulation's
 // plumbing (the hook thread's epoll calls, the ppoll that stands for
-// f_op->poll at ADD/MODIFY/LAST_CHECK, the poll fd's eventfd) as CallHook.
+// f_op->poll at ADD/MODIFY/LAST_CHECK, the poll fd's eventfd, the timerfd
+// and signalfd calls that stand for hrtimers and send_signal) as CallHook.
 // Reading Zach's ring costs nothing, and the counters show it. An array
 // kevent_ctl is one kernel entry however many ukevents it carries, and the
 // f_op->poll calls of its poll kevents are one ppoll per run of the array
@@ -67,7 +68,18 @@
 // fd sources reach storage_ready from a hook thread pinned to
 // Options.HelperCPU that learns their activity from its own edge-triggered
 // epoll instance (emulated: results say so, and HookUsage reports the
-// thread's CPU). Trigger mapping (wakeup_all=1 adds WAKEUP_ALL to all):
+// thread's CPU).
+//
+// The other source kinds (notify.KindSources, kinds.go) are kevent types
+// too, registered KEVENT_REQ_ET, each delivery reporting the count its
+// kevent gathered in ret_data: timers are KEVENT_TIMER kevents on timerfds
+// the hook thread reads (timer.go), signals KEVENT_SIGNAL kevents fed from
+// the collector thread's signalfd by its own collection calls (signal.go:
+// signalfd only shows a thread its own signals), user events unotify
+// kevents Post readies with KEVENT_CTL_READY carrying the value. CloseFD
+// is the emulated close of a watched fd: kevent_storage_fini.
+//
+// Trigger mapping (wakeup_all=1 adds WAKEUP_ALL to all):
 //
 //	notify      fd source                              user source
 //	Level       LEVEL|LAST_CHECK|ALWAYS_QUEUE          default mode
@@ -162,8 +174,11 @@
 //	  calls f_op->poll at every storage_ready (t28)                                                 hook's report instead of polling
 //	                                                                                                (a system call per report here)
 //	KEVENT_REQ_ALWAYS_QUEUE (t29; t28/t30 enqueue)         ctl.go: addOne                         exact
-//	KEVENT_REQ_READY: ready at enqueue (t30 doc)           -                                      absent: the many-kinds-of-source
-//	                                                                                                issue
+//	KEVENT_REQ_READY: marked ready at enqueue time         ctl.go: addBegin, addFinish,           exact (one kevent_ready with
+//	  (t30 doc, t30 0/9 changelog)                           enqueueVerdict                         ALWAYS_QUEUE; a poll kevent ready
+//	                                                                                                at ADD without it is still handed
+//	                                                                                                back); the value 0x20 is ours: the
+//	                                                                                                t30 header was not in the mails
 //	kbench LEVEL (0x100): requeue with LAST_CHECK          queue.go: completeReady                variant: kbench's, for notify.Level
 //	KEVENT_RET_DONE, KEVENT_RET_BROKEN (t29)               queue.go: ready; ctl.go                exact
 //	KEVENT_RET_COPY_FAILED (t29 copy_ring_buffer)          collect.go: collect                    exact
@@ -176,8 +191,40 @@
 //	  KEVENT_CTL_READY (t30 kevent_unotify.c)
 //	fire_direct=1: per-source storage, storage_ready       usersrc.go: Fire                       variant: kbench's producer with no
 //	                                                                                                kernel entry; labelled by parameter
-//	timer, signal, socket, pipe, inode, AIO types          -                                      absent: the many-kinds-of-source
-//	                                                                                                issue
+//	KEVENT_TIMER (2): a storage per timer kevent, the      timer.go: Kernel.attachTimer,          variant: the timer is a timerfd the
+//	  hrtimer's expiry calls storage_ready, storage          armTimer, detachTimer, hook.fireTimer; hook thread reads (emulated, CallHook,
+//	  enqueued before hrtimer_start (t29 kevent_timer.c)     kinds.go: AddTimer                     hook CPU); ret_data counts expirations
+//	                                                                                                (t29: expiry time in ms); timerfd's
+//	                                                                                                spec, relative or absolute (t29: one
+//	                                                                                                relative period; absolute was its
+//	                                                                                                POSIX-timer type's); overruns counted;
+//	                                                                                                a once timer is ET, left disarmed
+//	KEVENT_SIGNAL (7): the task's storage, readied by      signal.go: Kernel.attachSignal,        variant: thread-directed (blocked,
+//	  send_signal in the sender's context; NOMASK skips      sigTask.drain, kuser.sleepSignals;     tgkill), read from a signalfd by the
+//	  the usual delivery (t26 kevent_signal.c)               kinds.go: AddSignal                    collector thread's own collection
+//	                                                                                                calls (signalfd is per-thread, so no
+//	                                                                                                other thread can); sleeps ppoll on it;
+//	                                                                                                a storage per (thread, signal);
+//	                                                                                                ret_data counts what signalfd read
+//	user events with a value (kbench's Post)               kinds.go: AddEvent, Post; ctl.go:      variant: a unotify kevent whose READY
+//	                                                         readyOne                               entry carries the value in ret_data,
+//	                                                                                                summed into the kevent's (t30's READY
+//	                                                                                                carried the id only)
+//	counting kevents: ret_data as a 64-bit count,          ukevent.go: counting, addCount;        kbench's: what notify's Event.Data
+//	  cleared by ET's completion                             queue.go: readyVerdict, checkVerdict   reports; a timer or signal kevent's
+//	                                                                                                re-check says ready while it counts;
+//	                                                                                                Zach's ring holds a record per
+//	                                                                                                readiness, and the Notifier's reader
+//	                                                                                                (wait.go: translate) merges one
+//	                                                                                                source's records within a Wait
+//	an hrtimer's storage_ready runs at expiry              wait.go: Wait (harvest)                variant: with timers registered a
+//	                                                                                                Wait first catches up with the hook
+//	                                                                                                thread (epoll_wait 0, CallHook), so it
+//	                                                                                                reports every expiration due when it
+//	                                                                                                began, as for level fds
+//	socket, pipe, inode, AIO, POSIX-timer types            -                                      absent: sockets and pipes are fd
+//	                                                                                                sources (KEVENT_POLL); the others
+//	                                                                                                have no notify counterpart
 //	STORAGE LIFECYCLE
 //	storage_enqueue before the type's readiness check      ctl.go: addOne, pollInFlight           exact
 //	kevent_ready: oneshot or broken leaves the storage     queue.go: ready                        exact
@@ -186,8 +233,21 @@
 //	                                                                                                hold the storage's lock
 //	kevent_user_release: a closed queue's kevents leave    notifier.go: Close                     exact (a private Kernel goes with
 //	  every storage (t29)                                                                           its queue)
-//	kevent_storage_fini: origin gone, kevents BROKEN       -                                      absent: the many-kinds-of-source
-//	                                                                                                issue
+//	kevent_storage_fini: origin gone (t28 __fput, t26      queue.go: storageFini; kernel.go:      variant: every kevent of the storage,
+//	  task exit): storage_ready(st, kevent_break,            Kernel.closeFD; fdsrc.go:              of every queue, is broken and leaves
+//	  MASK_ALL), "that will remove them from storage"        Notifier.CloseFD                       it, queued once BROKEN|DONE (t29's
+//	  (t29 kevent.c)                                                                                first-waker-only walk and positive
+//	                                                                                                verdicts could leave kevents on the
+//	                                                                                                dying storage); the dead storage
+//	                                                                                                refuses ADD (EBADF). CloseFD is the
+//	                                                                                                emulated close of a file's last
+//	                                                                                                reference; a plain close(2) is seen
+//	                                                                                                only by a Level kevent's next poll
+//	a broken kevent after delivery                         queue.go: completeReady                variant: freed, as a oneshot one (t29
+//	                                                                                                kept it in the index, off its
+//	                                                                                                storage); reported once, Hangup|Error
+//	a broken kevent at a LAST_CHECK dequeue                collect.go: lastCheck                  variant: delivered without the check
+//	                                                                                                (its origin is gone)
 //	TIMEOUTS
 //	relative timespec (t29 kevent_user_wait, kevent_wait)  timeout.go: waitTimeout                exact, to the nanosecond (take29
 //	                                                                                                rounded to jiffies)
@@ -204,8 +264,7 @@
 //	waits are interruptible: a signal ends the wait and    collect.go: getEvents, sleepLocked;    exact; the Notifier restarts the
 //	  the call returns what is ready (t29                    take29.go: keventWait                  call (one more CallWait), as user
 //	  wait_event_interruptible_timeout)                                                             space would after a handler
-//	signal kevents (t26 kevent_signal.c)                   -                                      absent: the many-kinds-of-source
-//	                                                                                                issue
+//	signal kevents (t26 kevent_signal.c)                   signal.go (TYPES above)                variant, see KEVENT_SIGNAL above
 //	WAKE-UPS AND POLLING
 //	wake_up on each kevent_ready (all sleepers)            queue.go: wakeLocked                   variant: only when a collector
 //	                                                                                                sleeps (one per queue: the notify
@@ -217,7 +276,7 @@
 //	LIMITS
 //	KEVENT_MIN_BUFFS_ALLOC: arrays above 3 copied in one   -                                      exact: no visible effect
 //	  piece (t29)
-//	KEVENT_MAX: types 0..8 (t29 ukevent.h)                 ctl.go: typeAllowed                    exact for the two types implemented
+//	KEVENT_MAX: types 0..8 (t29 ukevent.h)                 ctl.go: typeAllowed                    exact for the four types implemented
 //	ring of num records, num >= 2 (t29)                    notifier.go: ParamRingSlots            exact
 //
 // Ring records carry the registration's generation in the id, so the

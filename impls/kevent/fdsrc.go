@@ -68,9 +68,9 @@ func (n *Notifier) addFD(fd int, token uint64, in notify.Interest, tr notify.Tri
 	}
 	idx := n.allocReg()
 	r := &n.regs[idx]
-	*r = reg{live: true, gen: r.gen, fd: fd, token: token, in: in, tr: tr, req: req, st: st}
+	*r = reg{live: true, kind: notify.KindFD, typ: typePoll, gen: r.gen, fd: fd, token: token, in: in, tr: tr, req: req, st: st}
 	if err := n.addKevent(idx, event); err != nil {
-		n.k.detach(fd)
+		n.k.detach(fd, st)
 		n.freeReg(idx)
 		return err
 	}
@@ -176,10 +176,63 @@ func (n *Notifier) removeFD(fd int) error {
 		n.levelFDs--
 	}
 	var err error
-	if e := n.k.detach(fd); e != nil {
+	if e := n.k.detach(fd, r.st); e != nil {
 		err = fmt.Errorf("kevent remove fd %d: %w", fd, e)
 	}
 	delete(n.byFD, fd)
 	n.freeReg(idx)
 	return err
+}
+
+// CloseFD closes fd the way the emulated kernel's close(2) of a file's
+// last reference does: take28's __fput runs kevent_storage_fini on the
+// file's storage before the file goes, so every kevent watching fd, in
+// every queue of the Kernel, is completed KEVENT_RET_BROKEN|DONE and
+// queued once — reported as an Event with Hangup|Error and the registered
+// interest — and never again; then fd is closed. fd must not have been
+// duplicated (a dup would keep the file, and __fput, away). Here fd's
+// registration ends at once: Add may register a new fd of that number
+// before the broken event is collected. Another Notifier of a shared
+// Kernel forgets fd when it collects its own broken event.
+//
+// An fd closed with close(2) instead is not seen going away: epoll drops
+// it silently, and only a Level registration's next poll (POLLNVAL)
+// reports it broken.
+func (n *Notifier) CloseFD(fd int) error {
+	if !n.gate.Enter() {
+		return notify.ErrClosed
+	}
+	defer n.gate.Exit()
+	err := n.k.closeFD(fd)
+	if idx, ok := n.byFD[fd]; ok {
+		r := &n.regs[idx]
+		r.gone = true
+		n.unmapFD(idx)
+		if !r.kev {
+			n.freeReg(idx) // a delivered oneshot: no record of it is left to read
+		}
+	}
+	return err
+}
+
+// unmapFD takes registration idx out of the fd table.
+func (n *Notifier) unmapFD(idx int) {
+	r := &n.regs[idx]
+	if j, ok := n.byFD[r.fd]; ok && j == idx {
+		delete(n.byFD, r.fd)
+		if r.tr == notify.Level {
+			n.levelFDs--
+		}
+	}
+}
+
+// dropFD ends fd registration idx whose kevent is gone for good (a broken
+// one, or the last record of an fd CloseFD finished): out of the fd table,
+// its reference to the storage dropped (a storage CloseFD finished is no
+// longer the fd's, and detach leaves the fd's current one alone).
+func (n *Notifier) dropFD(idx int) {
+	r := &n.regs[idx]
+	n.unmapFD(idx)
+	n.k.detach(r.fd, r.st)
+	n.freeReg(idx)
 }

@@ -29,14 +29,19 @@ func (p *simPoller) poll(fds []unix.PollFd) {
 	}
 }
 
-// Sources of every fuzzed queue: two user (unotify) origins, two poll ones.
-var fuzzSrcTypes = []uint32{typeUnotify, typeUnotify, typePoll, typePoll}
+// Sources of every fuzzed queue: two user (unotify) origins, two poll ones,
+// a timer and a signal (counting origins, fired with a count).
+var fuzzSrcTypes = []uint32{typeUnotify, typeUnotify, typePoll, typePoll, typeTimer, typeSignal}
+
+// nShared is the number of shared origins; each queue's own storage follows.
+var nShared = len(fuzzSrcTypes)
 
 // driver applies one decoded operation sequence to the implementation and
 // the model and fails at the first difference: a return value, an event
 // delivered (all 40 bytes, in order), whether a blocking wait slept, or any
-// kevent's state afterwards. Two queues share the four origins, so the
-// storages hold kevents of both.
+// kevent's state afterwards. Two queues share the six origins, so the
+// storages hold kevents of both; an origin may go away
+// (kevent_storage_fini) and come back as a new storage.
 type driver struct {
 	t    testing.TB
 	m    *model
@@ -158,18 +163,21 @@ func (d *driver) op() {
 	d.q = int(b>>4) % fuzzQueues
 	u, mq := d.us[d.q], d.m.q[d.q]
 	md := mq.mode
-	switch b & 0x0f % 12 {
+	switch b & 0x0f % 14 {
 	case 0, 8: // ADD
 		id := uint64(d.next()%8) + 1
-		src := int(d.next() % 4)
+		src := int(d.next()) % nShared
 		ty := fuzzSrcTypes[src]
-		switch d.next() % 16 {
-		case 15:
-			ty = fuzzSrcTypes[(src+2)%4] // wrong type for the origin: EINVAL
-		case 14:
-			ty = 7 // a type with no callbacks: handed back untouched
+		var extra uint32
+		switch sel := d.next() % 16; {
+		case sel == 15:
+			ty = fuzzSrcTypes[(src+2)%nShared] // wrong type for the origin: EINVAL
+		case sel == 14:
+			ty = 8 // a type with no callbacks: handed back untouched
+		case sel >= 10:
+			extra = reqReady // take30's KEVENT_REQ_READY
 		}
-		uk := ukevent{ID: id, Type: ty, Event: d.event(src), ReqFlags: d.reqFlags(), User: uint64(d.next())}
+		uk := ukevent{ID: id, Type: ty, Event: d.event(src), ReqFlags: d.reqFlags() | extra, User: uint64(d.next())}
 		mu := uk
 		imm, err := u.add(&uk, d.st[src])
 		r, merr := mq.add(&mu, src)
@@ -194,16 +202,21 @@ func (d *driver) op() {
 		if e, me := errno(u.remove(id)), mq.remove(id); e != me {
 			d.fail("REMOVE %d: %v, model %v", id, e, me)
 		}
-	case 3: // READY (ctl)
+	case 3: // READY (ctl), with a count
 		id := uint64(d.next()%8) + 1
-		if e, me := errno(u.markReady(id, notify.CallCtl)), mq.markReady(id); e != me {
+		v := uint64(d.next() % 4)
+		if e, me := errno(u.markReady(id, v, notify.CallCtl)), mq.markReady(id, v); e != me {
 			d.fail("READY %d: %v, model %v", id, e, me)
 		}
 	case 4: // storage_ready, on a shared origin or a queue's own storage
-		src := int(d.next() % 6)
+		src := int(d.next()) % len(d.st)
 		mask := d.event(evSrc(src))
-		storageReady(d.st[src], mask, u.calls)
-		d.m.storageReady(src, mask)
+		var n uint64
+		if d.m.srcType[src] != typePoll {
+			n = uint64(d.next() % 3)
+		}
+		storageReady(d.st[src], mask, n, u.calls)
+		d.m.storageReady(src, mask, n)
 	case 5: // the poll source's state changes (no activity reported)
 		src := 2 + int(d.next()%2)
 		d.sim.state[src] = pollBits(d.next(), true)
@@ -248,6 +261,16 @@ func (d *driver) op() {
 			d.fail("READY with no entries: %d, %v", n, err)
 		}
 		mq.ctl(ctlReady, nil, nil)
+	case 12: // the origin goes away: kevent_storage_fini
+		src := int(d.next()) % nShared
+		storageFini(d.st[src], u.calls)
+		d.m.fini(src)
+	case 13: // a new origin in a dead one's place (a file reusing the fd)
+		src := int(d.next()) % nShared
+		if d.m.dead[src] {
+			d.st[src] = &storage{origin: src, typ: fuzzSrcTypes[src]}
+			d.m.reopen(src)
+		}
 	}
 	d.compareState()
 }
@@ -258,7 +281,7 @@ const Forever = -1
 // evSrc is the source whose event vocabulary storage src uses (a queue's
 // own storage is a unotify one).
 func evSrc(src int) int {
-	if src >= len(fuzzSrcTypes) {
+	if src >= nShared {
 		return 0
 	}
 	return src
@@ -275,13 +298,19 @@ func (d *driver) ctlArray() {
 	var srcs []int
 	for i := range ukevs {
 		id := uint64(d.next()%8) + 1
-		src := int(d.next() % 4)
+		src := int(d.next()) % nShared
 		ty := fuzzSrcTypes[src]
 		flag := d.next()
 		if flag%8 == 7 {
-			ty = 7
+			ty = 8
 		}
 		ukevs[i] = ukevent{ID: id, Type: ty, Event: d.event(src), ReqFlags: d.reqFlags(), User: uint64(d.next())}
+		if flag&0x10 != 0 {
+			ukevs[i].ReqFlags |= reqReady
+		}
+		// ADD carries ret_data into the kevent (take29's memcpy), READY
+		// adds it to a counting kevent's count.
+		ukevs[i].RetData[0] = uint32(ukevs[i].User % 3)
 		if flag%4 == 3 {
 			sts, srcs = append(sts, nil), append(srcs, -1) // unotify: the queue's storage; poll: EBADF
 		} else {
@@ -365,6 +394,9 @@ func (d *driver) compareState() {
 		d.compareQueue(u, d.m.q[qi])
 	}
 	for src, st := range d.st {
+		if st.dead != d.m.dead[src] {
+			d.fail("storage %d dead %v, model %v", src, st.dead, d.m.dead[src])
+		}
 		// Kevents finished without their storage's lock wait there for
 		// their reaper, out of their queue: not part of the state.
 		var live []mRef
@@ -540,21 +572,24 @@ func genSeed(rng *rand.Rand, m mode) []byte {
 	}
 	op := func(o byte) byte { return o | byte(rng.IntN(fuzzQueues))<<4 }
 	for range 20 + rng.IntN(60) {
-		switch r := rng.IntN(110); {
+		switch r := rng.IntN(112); {
 		case r < 20: // ADD
-			src := byte(rng.IntN(4))
+			src := byte(rng.IntN(nShared))
 			b = append(b, op(0), id(), src, byte(rng.IntN(15)), byte(rng.Uint32()|1), flags(), byte(rng.Uint32()))
 		case r < 27: // MODIFY
 			b = append(b, op(1), id(), byte(rng.Uint32()|1), flags())
 		case r < 32: // REMOVE
 			b = append(b, op(2), id())
 		case r < 37: // READY
-			b = append(b, op(3), id())
+			b = append(b, op(3), id(), byte(rng.IntN(4)))
 		case r < 62: // a burst of storage_ready on one source
-			src := byte(rng.IntN(4))
+			src := byte(rng.IntN(nShared + fuzzQueues))
 			mask := byte(rng.Uint32() | 1)
 			for range 1 + rng.IntN(4) {
 				b = append(b, op(4), src, mask)
+				if int(src) >= nShared || fuzzSrcTypes[src] != typePoll {
+					b = append(b, byte(1+rng.IntN(2)))
+				}
 			}
 		case r < 70: // poll state
 			b = append(b, op(5), byte(rng.IntN(2)), byte(rng.Uint32()))
@@ -566,13 +601,15 @@ func genSeed(rng *rand.Rand, m mode) []byte {
 			num := rng.IntN(5)
 			b = append(b, op(9), byte(rng.IntN(5)), byte(num))
 			for range num {
-				src := byte(rng.IntN(4))
+				src := byte(rng.IntN(nShared))
 				b = append(b, id(), src, byte(rng.Uint32()), byte(rng.Uint32()|1), flags(), byte(rng.Uint32()))
 			}
 		case r < 106: // blocking collection, interrupted
 			b = append(b, op(10), byte(rng.IntN(8)), byte(rng.IntN(8)), byte(rng.IntN(8)))
-		default: // Wake
+		case r < 108: // Wake
 			b = append(b, op(11))
+		default: // an origin goes away, or comes back
+			b = append(b, op(byte(12+rng.IntN(2))), byte(rng.IntN(nShared)))
 		}
 	}
 	return b

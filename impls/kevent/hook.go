@@ -50,6 +50,7 @@ type hook struct {
 	last     rusage.Usage        // the final sample, written before done is closed
 	obuf     [4]unix.EpollEvent  // outer's reports, hook thread only
 	buf      [64]unix.EpollEvent // inner's reports, under harvestMu
+	tbuf     [8]byte             // a timerfd's count, under harvestMu
 }
 
 // Keys of outer's two members. Slot keys live in inner only.
@@ -194,7 +195,11 @@ func (h *hook) harvest() {
 			ev := &h.buf[i]
 			idx, gen := idSlot(uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32)
 			if st := h.tab.load(idx); st != nil && st.gen == gen {
-				storageReady(st, ev.Events&(pollIn|pollOut|pollErr|pollHup|pollRdHup), h.calls)
+				if st.typ == typeTimer {
+					h.fireTimer(st)
+					continue
+				}
+				storageReady(st, ev.Events&(pollIn|pollOut|pollErr|pollHup|pollRdHup), 0, h.calls)
 			}
 		}
 		if n < len(h.buf) {

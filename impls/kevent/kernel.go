@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"golang.org/x/sys/unix"
+
 	"kbench/internal/rusage"
 	"kbench/notify"
 )
@@ -26,13 +28,14 @@ type Kernel struct {
 	helperCPU int
 	private   bool // New's: belongs to one Notifier, counts on its counters
 
-	mu      sync.Mutex // the fd table; any queue's collector
+	mu      sync.Mutex // the fd table, timers and signal tasks; any queue's collector
 	fds     map[int]int
-	origins []fdOrigin
+	origins []fdOrigin // fd and timer origins, by slot (the hook's cookie)
 	free    []int
 	queues  int
 	closed  bool
-	hook    atomic.Pointer[hook] // started with the first fd origin (under mu); read by anyone
+	tasks   map[int]*sigTask     // signal storages by thread id (signal.go)
+	hook    atomic.Pointer[hook] // started with the first fd or timer origin (under mu); read by anyone
 
 	tab ptrTable[storage] // origin slot → storage, for the hook thread
 }
@@ -79,7 +82,7 @@ func (k *Kernel) Open(path Path, opts notify.Options) (*Notifier, error) {
 func (k *Kernel) Syscalls() notify.SyscallCounts { return k.calls.Snapshot() }
 
 // HookUsage is the hook thread's RUSAGE_THREAD totals (zero before the
-// first fd origin).
+// first fd or timer origin).
 func (k *Kernel) HookUsage() rusage.Usage {
 	if h := k.getHook(); h != nil {
 		return h.usage()
@@ -125,6 +128,31 @@ func (k *Kernel) queueClosed() {
 	}
 }
 
+// startHookLocked starts the hook thread with the first origin; k.mu held.
+func (k *Kernel) startHookLocked() (*hook, error) {
+	if h := k.hook.Load(); h != nil {
+		return h, nil
+	}
+	h, err := startHook(&k.tab, k.calls, k.helperCPU)
+	if err != nil {
+		return nil, err
+	}
+	k.hook.Store(h)
+	return h, nil
+}
+
+// allocSlot takes a free origin slot with a new generation; k.mu held.
+func (k *Kernel) allocSlot() int {
+	if n := len(k.free); n > 0 {
+		idx := k.free[n-1]
+		k.free = k.free[:n-1]
+		k.origins[idx].gen++
+		return idx
+	}
+	k.origins = append(k.origins, fdOrigin{gen: 1})
+	return len(k.origins) - 1
+}
+
 // attach returns fd's storage, creating it (and registering the fd with
 // the hook) for its first kevent, and widening the hook's interest if in
 // asks for more. Before it returns (with harvest; a batch harvests once
@@ -137,26 +165,15 @@ func (k *Kernel) attach(fd int, in notify.Interest, harvest bool) (*storage, err
 		k.mu.Unlock()
 		return nil, notify.ErrClosed
 	}
-	h := k.hook.Load()
-	if h == nil {
-		var err error
-		if h, err = startHook(&k.tab, k.calls, k.helperCPU); err != nil {
-			k.mu.Unlock()
-			return nil, err
-		}
-		k.hook.Store(h)
+	h, err := k.startHookLocked()
+	if err != nil {
+		k.mu.Unlock()
+		return nil, err
 	}
 	idx, ok := k.fds[fd]
 	if !ok {
-		if n := len(k.free); n > 0 {
-			idx = k.free[n-1]
-			k.free = k.free[:n-1]
-		} else {
-			k.origins = append(k.origins, fdOrigin{})
-			idx = len(k.origins) - 1
-		}
+		idx = k.allocSlot()
 		o := &k.origins[idx]
-		o.gen++
 		st := &storage{origin: fd, typ: typePoll, gen: o.gen}
 		k.tab.store(idx, st)
 		if err := h.register(fd, keventID(idx, o.gen), in); err != nil {
@@ -208,14 +225,15 @@ func (k *Kernel) widen(fd int, in notify.Interest) error {
 	return nil
 }
 
-// detach drops one reference to fd's storage; the last one unregisters the
-// fd from the hook, and a late report for it finds no storage (or one of a
-// newer generation) and is ignored.
-func (k *Kernel) detach(fd int) error {
+// detach drops one reference to fd's storage st; the last one unregisters
+// the fd from the hook, and a late report for it finds no storage (or one
+// of a newer generation) and is ignored. A storage kevent_storage_fini
+// took away (CloseFD) is no longer fd's: nothing to drop.
+func (k *Kernel) detach(fd int, st *storage) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	idx, ok := k.fds[fd]
-	if !ok {
+	if !ok || k.origins[idx].st != st {
 		return nil
 	}
 	o := &k.origins[idx]
@@ -237,4 +255,42 @@ func (k *Kernel) harvest() {
 	if h := k.getHook(); h != nil {
 		h.harvest()
 	}
+}
+
+// CloseFD closes fd as the last close of its file does (closeFD): every
+// queue's kevents watching it are completed broken and reported once.
+func (k *Kernel) CloseFD(fd int) error { return k.closeFD(fd) }
+
+// closeFD is the emulated close(2) of fd's last reference: as take28's
+// __fput calls kevent_storage_fini(&file->st) before the file goes, every
+// kevent on fd's storage, of every queue of k, is completed BROKEN|DONE
+// and queued once (storageFini), the storage leaves the fd table and the
+// hook, and then fd is closed. A number fd reuses later gets a new
+// storage. An fd no queue watches is just closed.
+func (k *Kernel) closeFD(fd int) error {
+	k.mu.Lock()
+	idx, ok := k.fds[fd]
+	var st *storage
+	var uerr error
+	if ok {
+		o := &k.origins[idx]
+		st = o.st
+		k.tab.store(idx, nil)
+		delete(k.fds, fd)
+		o.st, o.refs, o.in = nil, 0, 0
+		k.free = append(k.free, idx)
+		uerr = k.hook.Load().unregister(fd)
+	}
+	k.mu.Unlock()
+	if st != nil {
+		storageFini(st, k.calls)
+	}
+	k.calls.Inc(notify.CallOther)
+	if err := unix.Close(fd); err != nil {
+		return fmt.Errorf("kevent close fd %d: %w", fd, err)
+	}
+	if uerr != nil {
+		return fmt.Errorf("kevent close fd %d: hook epoll_ctl: %w", fd, uerr)
+	}
+	return nil
 }

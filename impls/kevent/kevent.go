@@ -41,9 +41,11 @@ const (
 type storage struct {
 	mu     spinlock
 	origin int    // the fd of a poll storage, the slot of a direct user source
-	typ    uint32 // typePoll or typeUnotify
+	typ    uint32 // typePoll, typeUnotify, typeTimer or typeSignal
 	gen    uint32 // hook cookies carry it, so a late epoll report for a recycled slot is ignored
 	list   []*kevent
+	// dead: kevent_storage_fini ran (under mu); no kevent may join any more.
+	dead bool
 	// walk is storage_ready's position in list while it runs (under mu),
 	// kept right by storageDequeue when a kevent before it leaves: a walk
 	// visits each kevent that was on the list when it started and is still

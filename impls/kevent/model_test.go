@@ -17,6 +17,7 @@ type model struct {
 	storages [][]mRef // per source: kevents in the order added, of every queue
 	srcType  []uint32
 	state    []uint32 // per poll source: what poll(2) would report
+	dead     []bool   // kevent_storage_fini ran on the source's storage
 	numSrc   int
 	q        []*mq
 }
@@ -68,15 +69,26 @@ func newModel(m mode, srcTypes []uint32, queues, ringSlots int) *model {
 			t29: mRing{size: uint32(ringSlots), rec: make([]ukevent, ringSlots)}})
 	}
 	md.storages = make([][]mRef, len(md.srcType))
+	md.dead = make([]bool, len(md.srcType))
 	md.state = append(md.state, make([]uint32, queues)...)
 	return md
 }
 
 func eligibleM(k *mKev) bool { return k.uk.ReqFlags&(reqLevel|reqLastCheck) == 0 }
 
+// verdict is the type's callback outside storage_ready: a unotify kevent
+// is always ready, a timer or signal kevent while it holds a count, a poll
+// kevent by its source's state.
 func (q *mq) verdict(k *mKev) int {
 	m := q.m
-	if m.srcType[k.src] != typePoll {
+	switch m.srcType[k.src] {
+	case typePoll:
+	case typeTimer, typeSignal:
+		if k.uk.count() != 0 {
+			return 1
+		}
+		return 0
+	default:
 		return 1
 	}
 	rev := m.state[k.src]
@@ -212,8 +224,9 @@ func (q *mq) ready(k *mKev, ret int) {
 	q.enqueue(k)
 }
 
+// complete: a oneshot or broken kevent is freed at delivery.
 func (q *mq) complete(k *mKev, deferred *[]*mKev) {
-	if k.uk.ReqFlags&reqOneshot != 0 {
+	if k.uk.ReqFlags&reqOneshot != 0 || k.uk.RetFlags&retBroken != 0 {
 		q.finish(k)
 		return
 	}
@@ -233,8 +246,8 @@ func (q *mq) complete(k *mKev, deferred *[]*mKev) {
 
 // storageReady is kevent_storage_ready: every kevent of the storage, of
 // whichever queue, in the order added; without WAKEUP_ALL only until one
-// has been made ready.
-func (m *model) storageReady(src int, mask uint32) {
+// has been made ready. A counting kevent adds n.
+func (m *model) storageReady(src int, mask uint32, n uint64) {
 	woken := 0
 	for _, r := range append([]mRef(nil), m.storages[src]...) {
 		q := m.q[r.q]
@@ -245,11 +258,43 @@ func (m *model) storageReady(src int, mask uint32) {
 		if mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
 			if m.srcType[src] == typePoll {
 				k.uk.RetData[0] = mask & k.uk.Event
+			} else {
+				k.uk.addCount(n)
 			}
 			q.ready(k, 1)
 			woken++
 		}
 	}
+}
+
+// fini is kevent_storage_fini as kbench means it: every kevent of the
+// storage, of every queue, marked broken and made ready broken (off the
+// storage, queued once); the storage is dead.
+func (m *model) fini(src int) {
+	for _, r := range append([]mRef(nil), m.storages[src]...) {
+		q := m.q[r.q]
+		k := q.kevs[r.id]
+		if k == nil || !k.onStorage || k.src != src {
+			continue
+		}
+		k.uk.RetFlags |= retBroken
+		q.ready(k, -1)
+	}
+	m.dead[src] = true
+}
+
+// reopen gives the source a fresh storage (a new file on the same number).
+func (m *model) reopen(src int) {
+	m.storages[src] = nil
+	m.dead[src] = false
+}
+
+// enqueueV: KEVENT_REQ_READY makes the enqueue's verdict positive.
+func enqueueV(k *mKev, v int) int {
+	if k.uk.ReqFlags&reqReady != 0 && v == 0 {
+		return 1
+	}
+	return v
 }
 
 // add results, as the implementation's addOne.
@@ -268,7 +313,9 @@ func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
 		uk.RetData[1] = uint32(-int32(e))
 		return mAddFailed, e
 	}
-	if uk.Type != typePoll && uk.Type != typeUnotify {
+	switch uk.Type {
+	case typePoll, typeUnotify, typeTimer, typeSignal:
+	default:
 		return mAddNotAllowed, 0
 	}
 	if src < 0 && uk.Type == typeUnotify {
@@ -280,6 +327,9 @@ func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
 	if uk.Type != m.srcType[src] {
 		return fail(unix.EINVAL)
 	}
+	if m.dead[src] {
+		return fail(unix.EBADF)
+	}
 	if q.kevs[uk.ID] != nil {
 		return fail(unix.EEXIST)
 	}
@@ -288,8 +338,8 @@ func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
 	q.kevs[uk.ID] = k
 	m.storages[src] = append(m.storages[src], mRef{q.idx, uk.ID})
 	if m.srcType[src] != typePoll {
-		if uk.ReqFlags&reqAlwaysQueue != 0 {
-			q.ready(k, 1)
+		if uk.ReqFlags&(reqAlwaysQueue|reqReady) != 0 {
+			q.ready(k, enqueueV(k, q.verdict(k)))
 		}
 		return mAddQueued, 0
 	}
@@ -298,7 +348,7 @@ func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
 		return fail(unix.EBADF)
 	}
 	if uk.ReqFlags&reqAlwaysQueue != 0 {
-		q.ready(k, q.verdict(k))
+		q.ready(k, enqueueV(k, q.verdict(k)))
 		return mAddQueued, 0
 	}
 	if m.state[src]&k.uk.Event != 0 {
@@ -306,6 +356,9 @@ func (q *mq) add(uk *ukevent, src int) (int, unix.Errno) {
 		uk.RetFlags |= retDone
 		q.finish(k)
 		return mAddImmediate, 0
+	}
+	if uk.ReqFlags&reqReady != 0 {
+		q.ready(k, 1)
 	}
 	return mAddQueued, 0
 }
@@ -329,10 +382,13 @@ func (q *mq) remove(id uint64) unix.Errno {
 	return 0
 }
 
-func (q *mq) markReady(id uint64) unix.Errno {
+func (q *mq) markReady(id, n uint64) unix.Errno {
 	k := q.kevs[id]
 	if k == nil {
 		return unix.ENOENT
+	}
+	if counting(q.m.srcType[k.src]) {
+		k.uk.addCount(n)
 	}
 	q.ready(k, 1)
 	return 0
@@ -376,7 +432,7 @@ func (q *mq) ctl(cmd int, ukevs []ukevent, srcs []int) (int, unix.Errno) {
 		}
 		var back []ukevent
 		for i := range ukevs {
-			if q.markReady(ukevs[i].ID) != 0 {
+			if q.markReady(ukevs[i].ID, ukevs[i].count()) != 0 {
 				back = append(back, ukevs[i])
 			}
 		}
@@ -410,7 +466,7 @@ func (q *mq) collect(max int) []ukevent {
 		if k == nil {
 			break
 		}
-		if k.uk.ReqFlags&reqLastCheck != 0 {
+		if k.uk.ReqFlags&reqLastCheck != 0 && k.uk.RetFlags&retBroken == 0 {
 			k.uk.ReqFlags &^= reqLastCheck
 			if q.verdict(k) == 0 {
 				k.uk.ReqFlags |= reqLastCheck

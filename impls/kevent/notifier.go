@@ -58,8 +58,9 @@ const (
 )
 
 // Notifier is a kevent queue behind the notify contract: the emulated
-// queue (kuser) in its Kernel (fd storages and the hook thread, started by
-// the first fd Add), and the user-side reader of the selected path.
+// queue (kuser) in its Kernel (fd and timer storages and the hook thread,
+// started by the first fd Add or AddTimer), and the user-side reader of
+// the selected path.
 type Notifier struct {
 	u        *kuser
 	k        *Kernel
@@ -84,11 +85,18 @@ type Notifier struct {
 	// levelFDs counts fd registrations with the Level trigger; while there
 	// are any, each Wait first catches up with the hook (hook.harvest).
 	levelFDs int
+	// timers counts timer sources: while there are any, each Wait first
+	// catches up with the hook, as for level fds.
+	timers int
+	// sigSources counts signal sources; the first makes the queue drain the
+	// collector thread's signalfd (signal.go), the last stops it.
+	sigSources int
 
 	batch batchScratch // Batch's arrays
 
-	ubuf []ukevent // get_events' user buffer
-	uk1  ukevent   // one zach record
+	ubuf    []ukevent // get_events' user buffer
+	waitSeq uint64    // Waits so far (translate)
+	uk1     ukevent   // one zach record
 
 	ringSeen   int    // zach: ring records since the last collection call
 	t29uidx    uint32 // take29: committed index (the kernel's uidx)
@@ -97,7 +105,11 @@ type Notifier struct {
 
 type reg struct {
 	live  bool
-	user  bool
+	user  bool // a unotify kevent (AddUser, AddEvent)
+	ks    bool // a KindSources source: its events carry the kevent's count in Data
+	gone  bool // an fd whose storage CloseFD finished: freed once its last record is read
+	kind  notify.Kind
+	typ   uint32 // the kevent's type
 	kev   bool   // the kernel holds a kevent for it (false once a oneshot was delivered)
 	gen   uint32 // generation of the current kevent's id
 	fd    int
@@ -107,12 +119,20 @@ type reg struct {
 	req   uint32   // request flags the kevent was registered with
 	st    *storage // the origin's (nil: a unotify kevent on the queue's storage)
 	us    *usrc
+	slot  int // a timer's origin slot in the Kernel
+	// waitSeq and evIdx: the Wait (Notifier.waitSeq) that reported this
+	// counting source last, and its event's index there (translate).
+	waitSeq uint64
+	evIdx   int
+	sig     int      // a signal's number
+	task    *sigTask // a signal's thread
 }
 
-// usrc is what a producer's Fire needs of a user source.
+// usrc is what a producer's Fire or Post needs of a user source.
 type usrc struct {
-	st *storage      // fire_direct: the source's own storage
-	id atomic.Uint64 // otherwise: its current kevent's id, for KEVENT_CTL_READY
+	st    *storage      // fire_direct: the source's own storage
+	id    atomic.Uint64 // otherwise: its current kevent's id, for KEVENT_CTL_READY
+	event bool          // an AddEvent source (Post), not an AddUser one (Fire)
 }
 
 // New opens a kevent queue collecting through path, in a Kernel of its
@@ -161,7 +181,9 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 }
 
 // Caps: Edge (ET) and Oneshot (ONESHOT) are kevent's own; Level is built
-// from kbench's requeue-with-LAST_CHECK (see doc.go). No multishot.
+// from kbench's requeue-with-LAST_CHECK (see doc.go). No multishot. Every
+// kind is a kevent type of the emulated kernel, none a descriptor the
+// Notifier drains (kinds.go).
 func (n *Notifier) Caps() notify.Caps {
 	return notify.Caps{
 		Triggers:    notify.Of(notify.Level, notify.Edge, notify.Oneshot),
@@ -169,6 +191,9 @@ func (n *Notifier) Caps() notify.Caps {
 		Interests:   notify.Readable | notify.Writable,
 		UserSources: true,
 		Emulated:    n.emulated,
+		Kinds:       notify.KindsOf(notify.KindFD, notify.KindTimer, notify.KindSignal, notify.KindUser),
+		NativeKinds: notify.KindsOf(notify.KindTimer, notify.KindSignal, notify.KindUser),
+		KindNote:    kindNote,
 	}
 }
 
@@ -176,8 +201,15 @@ func (n *Notifier) Caps() notify.Caps {
 func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
 
 // HasHook reports whether the hook thread runs (it starts with the first fd
-// source); user-source rows have none.
+// or timer source); user-source rows have none.
 func (n *Notifier) HasHook() bool { return n.k.getHook() != nil }
+
+// HasHelper (notify.HelperThread) is HasHook: the hook thread is the
+// emulated kernel's, and it serves timers as well as fds.
+func (n *Notifier) HasHelper() bool { return n.HasHook() }
+
+// HelperUsage (notify.HelperThread) is HookUsage.
+func (n *Notifier) HelperUsage() rusage.Usage { return n.HookUsage() }
 
 // HookUsage is the hook thread's RUSAGE_THREAD totals so far, sampled by
 // the thread itself on request (zero if no fd source was ever added). After
@@ -205,11 +237,7 @@ func (n *Notifier) freeReg(idx int) {
 func (n *Notifier) addKevent(idx int, event uint32) error {
 	r := &n.regs[idx]
 	r.gen++
-	typ := uint32(typePoll)
-	if r.user {
-		typ = typeUnotify
-	}
-	uk := ukevent{ID: keventID(idx, r.gen), Type: typ, Event: event, ReqFlags: r.req | n.reqExtra, User: r.token}
+	uk := ukevent{ID: keventID(idx, r.gen), Type: r.typ, Event: event, ReqFlags: r.req | n.reqExtra, User: r.token}
 	if _, err := n.u.add(&uk, r.st); err != nil {
 		return err
 	}
@@ -242,12 +270,18 @@ func (n *Notifier) Close() error {
 	n.closed.Store(true)
 	n.u.shutdown()
 	n.gate.WaitIdle()
+	for idx := range n.regs {
+		if r := &n.regs[idx]; r.live && r.ks {
+			n.releaseSource(idx, true) // timerfds and signalfds are kernel objects too
+		}
+	}
+	n.u.closeSigWake()
 	if !n.k.private {
 		for fd, idx := range n.byFD {
 			if r := &n.regs[idx]; r.kev {
 				n.u.removeOne(keventID(idx, r.gen))
 			}
-			n.k.detach(fd)
+			n.k.detach(fd, n.regs[idx].st)
 		}
 		n.u.reapDead()
 	}

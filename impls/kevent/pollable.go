@@ -56,7 +56,7 @@ func (u *kuser) unlockPollable(wake bool) {
 	u.mu.unlock()
 	if wake {
 		u.calls.Inc(notify.CallWake)
-		futexWake(&u.futex)
+		u.wakeup()
 	}
 	if !change {
 		return

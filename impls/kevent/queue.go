@@ -77,6 +77,16 @@ type kuser struct {
 	pollSet bool     // the eventfd is readable (under mu)
 	pollMu  spinlock // orders the eventfd's writes and reads
 
+	// Signal kevents (signal.go): the collector thread's signal storages,
+	// drained by its collection calls, and the eventfd its sleeps then
+	// wait on beside the signalfd. wakefd is what a producer wakes: -1
+	// for the futex, else the eventfd.
+	sig     *sigTask
+	sigWake int
+	wakefd  atomic.Int32
+	spfd    [2]unix.PollFd
+	sts     unix.Timespec
+
 	absMu    sync.Mutex  // the ABSTIME timer (timeout.go)
 	absTimer *time.Timer // take29's u->timer: armed by an ABSTIME wait, left armed after it
 
@@ -103,7 +113,8 @@ const ringSlotSize = ring.OwnedHeader + ukeventSize
 
 func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
 	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p,
-		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, addIDs: make(map[uint64]struct{})}
+		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, sigWake: -1, addIDs: make(map[uint64]struct{})}
+	u.wakefd.Store(-1)
 	switch m {
 	case modeZach:
 		r, err := ring.NewOwned(ringSlots, ringSlotSize)
@@ -153,8 +164,20 @@ func (u *kuser) unlock() {
 	u.mu.unlock()
 	if wake {
 		u.calls.Inc(notify.CallWake)
-		futexWake(&u.futex)
+		u.wakeup()
 	}
+}
+
+// wakeup wakes the sleeping collector: a futex wake, or, while it watches
+// signals and sleeps in ppoll, an eventfd write.
+func (u *kuser) wakeup() {
+	// Acquire: pairs with the Store in watchSignals and unwatchSignals.
+	if fd := u.wakefd.Load(); fd >= 0 {
+		one := [8]byte{1}
+		unix.Write(int(fd), one[:])
+		return
+	}
+	futexWake(&u.futex)
 }
 
 // wakeLocked is wake_up(&u->wait) with the waiter check: nothing to do, and
@@ -176,7 +199,10 @@ func (u *kuser) wakeLocked() {
 // another — has been made ready by this call (first-waker-only). The
 // storage's lock is held throughout and each kevent's queue is locked in
 // turn, so two queues never hold each other up for longer than one kevent.
-func storageReady(st *storage, mask uint32, c *notify.Counters) {
+// n is what a counting origin (a timer's expirations, a signal's
+// deliveries, a direct user event's value) adds to each kevent it readies;
+// poll origins pass 0.
+func storageReady(st *storage, mask uint32, n uint64, c *notify.Counters) {
 	st.mu.lock(c)
 	woken := 0
 	st.walk, st.walking = 0, true
@@ -189,7 +215,7 @@ func storageReady(st *storage, mask uint32, c *notify.Counters) {
 		// waits on the list for its reaper: it has left its queue (kUser
 		// clear) and must not be made ready.
 		if k.flags&kUser != 0 && mask&k.uk.Event != 0 && (k.uk.ReqFlags&reqWakeupAll != 0 || woken == 0) {
-			r := readyVerdict(k, mask)
+			r := readyVerdict(k, mask, n)
 			u.ready(k, r)
 			if r != 0 {
 				woken++
@@ -208,9 +234,44 @@ func storageReady(st *storage, mask uint32, c *notify.Counters) {
 	st.mu.unlock()
 }
 
+// storageFini is kevent_storage_fini: the origin is going away (its file's
+// last reference, a task's exit). Every kevent on the storage, of every
+// queue, is marked broken (kevent_break) and made ready with a broken
+// verdict, which takes it off the storage and queues it once with
+// BROKEN|DONE; the storage is dead afterwards and refuses new kevents
+// (ADD: EBADF). take29 wrote this as storage_ready(st, kevent_break,
+// KEVENT_MASK_ALL), whose first-waker-only rule and the type's own verdict
+// could leave kevents on the dying storage (a positive verdict keeps a
+// non-oneshot kevent there); here every kevent leaves, as the function's
+// comment says it must ("that will remove them from storage, so storage
+// origin can be safely removed"). A broken kevent is freed when it is
+// delivered (completeReady), so it is reported once and never again.
+func storageFini(st *storage, c *notify.Counters) {
+	st.mu.lock(c)
+	st.dead = true
+	st.walk, st.walking = 0, true
+	for st.walk < len(st.list) {
+		k := st.list[st.walk]
+		u := k.u
+		u.lock()
+		u.stHeld = st
+		if k.flags&kUser != 0 {
+			k.uk.RetFlags |= retBroken
+			u.ready(k, -1)
+		}
+		u.stHeld = nil
+		u.unlock()
+		if st.walk < len(st.list) && st.list[st.walk] == k {
+			st.walk++ // a reaper's kevent stays for its reaper
+		}
+	}
+	st.walking = false
+	st.mu.unlock()
+}
+
 // storageReady on a storage this queue watches (tests and the direct user
 // sources): the same storage_ready, counted on this queue.
-func (u *kuser) storageReady(st *storage, mask uint32) { storageReady(st, mask, u.calls) }
+func (u *kuser) storageReady(st *storage, mask uint32) { storageReady(st, mask, 0, u.calls) }
 
 // readyVerdict is the type's callback as storage_ready runs it. A poll
 // kevent trusts the activity the hook observed. That is take28's poll
@@ -219,19 +280,34 @@ func (u *kuser) storageReady(st *storage, mask uint32) { storageReady(st, mask, 
 // for good once it confirms readiness, after which kevent_poll_callback
 // calls f_op->poll at every wake-up (a kbench variant, see doc.go: here
 // that would be a system call on the hook thread per report). take30's
-// unotify callback always says ready.
-func readyVerdict(k *kevent, mask uint32) int {
+// unotify callback always says ready, and so do the timer's and the
+// signal's (take29, take26) when their origin fires; a counting kevent
+// adds the origin's n to its count.
+func readyVerdict(k *kevent, mask uint32, n uint64) int {
 	if k.st.typ == typePoll {
 		k.uk.RetData[0] = mask & k.uk.Event
+	} else {
+		k.uk.addCount(n)
 	}
 	return 1
 }
 
 // checkVerdict is the type's callback run outside storage_ready (at ADD with
 // ALWAYS_QUEUE, at MODIFY, at dequeue for LAST_CHECK), given the origin's
-// current poll state: ready, not ready, or broken (the fd is gone).
+// current poll state: ready, not ready, or broken (the fd is gone). A
+// unotify kevent is always ready (take30); a timer or signal kevent is
+// ready while it holds a count (kbench's: take29's timer callback said
+// ready whatever the time, take26's signal callback compared the task's
+// last signal, neither of which a re-check outside the origin can use).
 func checkVerdict(k *kevent, revents uint32) int {
-	if k.st.typ != typePoll {
+	switch k.st.typ {
+	case typePoll:
+	case typeTimer, typeSignal:
+		if k.uk.count() != 0 {
+			return 1
+		}
+		return 0
+	default:
 		return 1
 	}
 	if revents&pollNval != 0 {
@@ -351,10 +427,12 @@ func (u *kuser) popFirst() *kevent {
 // to user space: a oneshot kevent is freed, an ET kevent's return state
 // cleared, and (kbench's level) a level kevent goes back on the ready list
 // with LAST_CHECK — after the current collection, via deferred, so one
-// collection reports it once.
+// collection reports it once. A broken kevent is freed like a oneshot one
+// (kbench's: take29 left it in the index, off its storage, until user
+// space removed it): its origin is gone, so it is reported once.
 func (u *kuser) completeReady(k *kevent, deferred *[]*kevent) {
 	req := k.uk.ReqFlags
-	if req&reqOneshot != 0 {
+	if req&reqOneshot != 0 || k.uk.RetFlags&retBroken != 0 {
 		u.finish(k)
 		return
 	}

@@ -37,6 +37,7 @@ func (u *kuser) keventWait(num int, oldUidx uint32, timeout time.Duration) (copi
 	if timeout > 0 {
 		deadline = clock.Now() + int64(timeout)
 	}
+	u.drainSignals()
 	for timeout != 0 {
 		u.lock()
 		if u.needExit || u.closed || (u.readyNum > 0 && u.t29.Space() > 0) || u.t29.Uidx() != oldUidx {
@@ -51,7 +52,9 @@ func (u *kuser) keventWait(num int, oldUidx uint32, timeout time.Duration) (copi
 			}
 		}
 		entered = true
-		if u.sleepLocked(wait) {
+		intr := u.sleepLocked(wait)
+		u.drainSignals()
+		if intr {
 			break
 		}
 	}

@@ -30,6 +30,10 @@ const (
 	reqET          = 0x4  // KEVENT_REQ_ET: ret flags cleared on delivery
 	reqLastCheck   = 0x8  // KEVENT_REQ_LAST_CHECK: callback re-run at dequeue; dropped if not ready
 	reqAlwaysQueue = 0x10 // KEVENT_REQ_ALWAYS_QUEUE: ready-at-add goes to the ready list
+	// reqReady is take30's KEVENT_REQ_READY: the kevent is marked ready at
+	// enqueue time. The take30 mails read give its meaning, not its value:
+	// 0x20 is the next free bit.
+	reqReady = 0x20
 	// reqLevel is kbench's, not take29's: after delivery the kevent goes back
 	// on the ready list with LAST_CHECK set, as epoll's ep_send_events does
 	// for level-triggered items, so the next collection re-polls it. It is
@@ -37,7 +41,7 @@ const (
 	// re-reports on new source activity.
 	reqLevel = 0x100
 
-	reqKnown = reqOneshot | reqWakeupAll | reqET | reqLastCheck | reqAlwaysQueue | reqLevel
+	reqKnown = reqOneshot | reqWakeupAll | reqET | reqLastCheck | reqAlwaysQueue | reqReady | reqLevel
 
 	// The original ABI has no priority field (Polyakov's July 2006 reply
 	// offered priorities as several ready lists but take29 shipped one); we
@@ -53,13 +57,37 @@ const (
 	retCopyFailed = 0x4 // KEVENT_RET_COPY_FAILED: get_events found the queue's ring full
 )
 
-// Kevent types. KEVENT_POLL is ukevent.h's value; take30's private user
-// notifications (kevent_unotify.c) had no number in the mails we read, so
-// typeUnotify is ours.
+// Kevent types. KEVENT_TIMER, KEVENT_POLL and KEVENT_SIGNAL are ukevent.h's
+// values; take30's private user notifications (kevent_unotify.c) had no
+// number in the mails we read, so typeUnotify is ours.
 const (
+	typeTimer   = 2
 	typePoll    = 3
+	typeSignal  = 7
 	typeUnotify = 9
 )
+
+// Per-type events (ukevent.h): KEVENT_TIMER_FIRED, KEVENT_SIGNAL_DELIVERY.
+const (
+	timerFired     = 0x1
+	signalDelivery = 0x1
+)
+
+// counting reports whether kevents of type t carry a count in ret_data
+// (kbench's, see doc.go): timer expirations, signals received, the values
+// posted to a user event, as a 64-bit sum across ret_data[0] (low) and
+// ret_data[1] (high). take29's timer put the expiry time in milliseconds
+// there and its signal kevent nothing; a poll kevent keeps its revents.
+func counting(t uint32) bool { return t == typeTimer || t == typeSignal || t == typeUnotify }
+
+// count is the 64-bit count a counting kevent carries.
+func (uk *ukevent) count() uint64 { return uint64(uk.RetData[0]) | uint64(uk.RetData[1])<<32 }
+
+// addCount adds n to it (wrapping, as an unsigned sum does).
+func (uk *ukevent) addCount(n uint64) {
+	c := uk.count() + n
+	uk.RetData = [2]uint32{uint32(c), uint32(c >> 32)}
+}
 
 // Poll event bits (KEVENT_POLL_POLL*, equal to Linux's POLL* and EPOLL* bits).
 const (

@@ -49,7 +49,7 @@ func (n *Notifier) AddUser(token uint64, tr notify.Trigger) (int, error) {
 	if n.fireDirect {
 		us.st = &storage{origin: idx, typ: typeUnotify}
 	}
-	*r = reg{live: true, user: true, gen: r.gen, token: token, in: notify.Readable, tr: tr, req: req, st: us.st, us: us}
+	*r = reg{live: true, user: true, kind: notify.KindUser, typ: typeUnotify, gen: r.gen, token: token, in: notify.Readable, tr: tr, req: req, st: us.st, us: us}
 	if err := n.addKevent(idx, userMask); err != nil {
 		n.freeReg(idx)
 		return 0, err
@@ -59,7 +59,7 @@ func (n *Notifier) AddUser(token uint64, tr notify.Trigger) (int, error) {
 }
 
 func (n *Notifier) userReg(op string, id int) (*reg, error) {
-	if id < 0 || id >= len(n.regs) || !n.regs[id].live || !n.regs[id].user {
+	if id < 0 || id >= len(n.regs) || !n.regs[id].live || !n.regs[id].user || n.regs[id].ks {
 		return nil, fmt.Errorf("kevent %s user source %d: %w", op, id, os.ErrNotExist)
 	}
 	return &n.regs[id], nil
@@ -122,14 +122,14 @@ func (n *Notifier) Fire(id int) error {
 		return notify.ErrClosed
 	}
 	us := n.utab.load(id)
-	if us == nil {
+	if us == nil || us.event {
 		return fmt.Errorf("kevent fire user source %d: %w", id, os.ErrNotExist)
 	}
 	if us.st != nil {
-		storageReady(us.st, userMask, &n.calls)
+		storageReady(us.st, userMask, 0, &n.calls)
 		return nil
 	}
 	// Acquire: pairs with addKevent's Store.
-	n.u.markReady(us.id.Load(), notify.CallFire)
+	n.u.markReady(us.id.Load(), 0, notify.CallFire)
 	return nil
 }

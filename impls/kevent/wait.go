@@ -25,10 +25,14 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	if len(n.ubuf) < len(events) {
 		n.ubuf = make([]ukevent, len(events))
 	}
-	if n.levelFDs > 0 {
+	n.waitSeq++ // translate's merging of a counting source's records
+	if n.levelFDs > 0 || n.timers > 0 {
 		// A level Wait reports every fd ready when it began; fd readiness
 		// that epoll has seen but the hook thread has not yet passed to
-		// storage_ready would be missed, so collect it here first.
+		// storage_ready would be missed, so collect it here first. So with
+		// timers: an hrtimer runs storage_ready at its expiry, so a Wait
+		// reports every expiration due when it began, which a hook thread
+		// kept off its CPU would otherwise hold back.
 		n.k.harvest()
 	}
 	var deadline int64
@@ -63,23 +67,47 @@ func left(timeout time.Duration, deadline int64) time.Duration {
 // id generation is not the slot's current one belongs to a kevent removed
 // (or replaced) after it was delivered into a ring: dropped, so that no
 // event of a removed source is ever reported.
-func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
+//
+// A broken record (KEVENT_RET_BROKEN: the origin went away,
+// kevent_storage_fini, or the emulation found the fd closed) reports the
+// registered interest with Hangup|Error. Its kevent was freed at delivery,
+// and so is an fd registration then: the descriptor is no longer
+// registered, as epoll forgets a closed one (Remove: os.ErrNotExist).
+//
+// It fills events[got] and returns the new number of events. A second
+// record of a counting source (timer, signal, user event) within one Wait
+// adds its count to the source's event instead: Zach's ring publishes a
+// record per readiness, where the other paths coalesce on the ready list,
+// and an Event reports everything since the source's last one.
+func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
 	idx, gen := idSlot(uk.ID)
 	if idx >= len(n.regs) {
-		return false
+		return got
 	}
 	r := &n.regs[idx]
 	if !r.live || r.gen != gen {
-		return false
+		return got
 	}
-	if uk.ReqFlags&reqOneshot != 0 {
-		r.kev = false // take29 frees a oneshot kevent on delivery
+	if r.ks && r.waitSeq == n.waitSeq {
+		events[r.evIdx].Data += uk.count()
+		return got
+	}
+	ev := &events[got]
+	broken := uk.RetFlags&retBroken != 0
+	if uk.ReqFlags&reqOneshot != 0 || broken {
+		r.kev = false // take29 frees a oneshot kevent on delivery; kbench a broken one
 	}
 	ev.Token = r.token
 	ev.Flags = 0
-	if r.user {
+	ev.Kind = r.kind
+	ev.Data = 0
+	switch {
+	case r.ks:
 		ev.Ready = notify.Readable
-	} else {
+		ev.Data = uk.count()
+	case r.user:
+		ev.Ready = notify.Readable
+	default:
 		ev.Ready = 0
 		m := uk.RetData[0]
 		if m&(pollIn|pollRdHup|pollHup|pollErr) != 0 && r.in&notify.Readable != 0 {
@@ -95,20 +123,24 @@ func (n *Notifier) translate(uk *ukevent, ev *notify.Event) bool {
 			ev.Flags |= notify.Error
 		}
 	}
-	if uk.RetFlags&retBroken != 0 {
-		ev.Flags |= notify.Error
+	if broken {
+		ev.Flags |= notify.Hangup | notify.Error
 		if ev.Ready == 0 {
 			ev.Ready = r.in
 		}
 	}
-	return true
+	if r.ks {
+		r.waitSeq, r.evIdx = n.waitSeq, got
+	}
+	if r.kind == notify.KindFD && !r.kev && (broken || r.gone) {
+		n.dropFD(idx)
+	}
+	return got + 1
 }
 
 func (n *Notifier) deliver(events []notify.Event, got, k int) int {
 	for i := range k {
-		if n.translate(&n.ubuf[i], &events[got]) {
-			got++
-		}
+		got = n.translate(&n.ubuf[i], events, got)
 	}
 	return got
 }
@@ -152,9 +184,7 @@ func (n *Notifier) waitTake29(events []notify.Event, want int, timeout time.Dura
 		for range copied {
 			pos := (n.t29uidx + uint32(n.t29pending)) % uint32(slots)
 			n.t29pending++
-			if n.translate(n.u.t29Record(pos), &events[got]) {
-				got++
-			}
+			got = n.translate(n.u.t29Record(pos), events, got)
 		}
 		if got >= want || woke || n.gate.Closed() || wait == 0 {
 			break
@@ -205,9 +235,7 @@ func (n *Notifier) waitZach(events []notify.Event, min int, timeout time.Duratio
 				break
 			}
 			n.ringSeen++
-			if n.translate(&n.uk1, &events[got]) {
-				got++
-			}
+			got = n.translate(&n.uk1, events, got)
 		}
 		if n.ringSeen >= n.zachN && got < len(events) {
 			n.ringSeen = 0

@@ -32,6 +32,7 @@ var primary = map[string][]string{
 	"echo":       {"requests/s", "p99-ns"},
 	"ring":       {"events/s"},
 	"fidelity":   {"go-events/s", "go-consumer-cpu-ns/event"},
+	"mixed":      {"events/s", "worst-p99-ns"},
 	"calibrate":  {},
 }
 
