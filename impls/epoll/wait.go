@@ -88,7 +88,10 @@ func (n *Notifier) wait(b *waitBufs, events []notify.Event, min int, timeout tim
 		for i := 0; i < k; i++ {
 			kev := &b.kbuf[i]
 			key := data(kev)
-			if key >= kindKey { // the wake eventfd or a source kind: off the descriptor path
+			// The top bit (kindKey) marks the wake eventfd and the source
+			// kinds, off the descriptor path; a sign test costs what the
+			// comparison with a zero wake key used to.
+			if int64(key) < 0 {
 				if key == wakeKey {
 					woke = true
 					n.drainWake(&b.wakeBuf)

@@ -127,20 +127,23 @@ func kindCaps(c *C, open Opener) {
 	caps := n.Caps()
 	_, implements := n.(notify.KindSources)
 	others := caps.Kinds &^ notify.KindsOf(notify.KindFD)
+	if !implements {
+		// A backend that predates source kinds may leave Caps.Kinds
+		// zero; it must not claim kinds it cannot take.
+		if others != 0 {
+			c.Errorf("Caps.Kinds %v but the Notifier does not implement notify.KindSources", caps.Kinds)
+		}
+		c.Skipf("backend does not implement notify.KindSources")
+	}
 	switch {
 	case !caps.Kinds.Has(notify.KindFD):
 		c.Errorf("Caps.Kinds %v lacks fd", caps.Kinds)
 	case caps.NativeKinds&^caps.Kinds != 0:
 		c.Errorf("Caps.NativeKinds %v is not a subset of Caps.Kinds %v", caps.NativeKinds, caps.Kinds)
-	case others != 0 && !implements:
-		c.Errorf("Caps.Kinds %v but the Notifier does not implement notify.KindSources", caps.Kinds)
-	case implements && others == 0:
+	case others == 0:
 		c.Errorf("the Notifier implements notify.KindSources but Caps.Kinds is %v", caps.Kinds)
-	case others != 0 && (caps.KindNote == "" || strings.Contains(caps.KindNote, "\n")):
+	case caps.KindNote == "" || strings.Contains(caps.KindNote, "\n"):
 		c.Errorf("Caps.KindNote %q: want one line saying how the kinds are served", caps.KindNote)
-	}
-	if !implements {
-		c.Skipf("backend does not implement notify.KindSources")
 	}
 	ks := n.(notify.KindSources)
 	// Kinds the backend leaves out are refused as unsupported.
@@ -231,10 +234,12 @@ func timerNeverEarly(c *C, open Opener) {
 // exactly 1+(t-T0)/I expirations at time t. Collected late, again and
 // again, the sum of Data over deliveries must equal that count at the time
 // of the read, which lies inside the Wait: at least the count when the
-// Wait began (less any expiration due within a millisecond of it, which
-// the kernel may not have processed yet) and at most the count when it
-// returned. Each Wait starts in the middle of a period, so one lost or
-// doubled expiration shows.
+// Wait began and at most the count when it returned. Each Wait is meant to
+// start in the middle of a period; the lower bound is taken a quarter
+// period earlier, so that an expiration the kernel has not yet processed
+// (a late timer interrupt, a sleep that overshot to just past a tick) is
+// not held against the backend. A lost expiration stays lost in every
+// later round and a doubled one stays counted, so either shows.
 func timerExpirationsExact(c *C, open Opener) {
 	n := openOrSkip(c, open)
 	ks := kindSources(c, n)
@@ -276,7 +281,7 @@ func timerExpirationsExact(c *C, open Opener) {
 		if !got {
 			c.Fatalf("round %d: no delivery within a second of %d due expirations", round, expired(start))
 		}
-		lo, hi := expired(start-time.Millisecond), expired(end)
+		lo, hi := expired(start-I/4), expired(end)
 		if sum < lo || sum > hi {
 			c.Errorf("round %d (collected %d periods late): expirations reported %d in all, want %d..%d (due at the Wait's start..end)",
 				round, late, sum, lo, hi)
