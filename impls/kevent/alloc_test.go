@@ -102,7 +102,7 @@ func TestKindAllocs(t *testing.T) {
 			}); a != 0 {
 				t.Errorf("%v: Post+Wait allocates %.1f per event", p, a)
 			}
-			const sig = 43
+			const sig = 45
 			blockSignal(t, sig)
 			if _, err := n.AddSignal(sig, 2); err != nil {
 				t.Fatal(err)

@@ -26,7 +26,8 @@ import (
 // Notifier; RemoveSource takes only these kinds, RemoveUser only AddUser's.
 // AddUser's sources report Kind KindUser with Data 0 (they carry no count).
 
-const kindNote = "timer: KEVENT_TIMER kevents on timerfds the emulated kernel's hook thread reads (hook CPU, CallHook); " +
+const kindNote = "native kevent types served by the emulated kernel side: " +
+	"timer: KEVENT_TIMER kevents on timerfds the emulated kernel's hook thread reads (hook CPU, CallHook); " +
 	"signal: KEVENT_SIGNAL kevents fed from a signalfd the emulated kernel reads on the collector's own thread (signalfd is per-thread; CallHook), nothing added to the kernel's coalescing; " +
 	"user: take30 unotify kevents, Post is the producer's KEVENT_CTL_READY carrying the value (CallFire)"
 

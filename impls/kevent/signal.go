@@ -34,17 +34,21 @@ import (
 // number of times it was read as the count; and a collector that sleeps
 // while it watches signals sleeps in ppoll on the signalfd and an eventfd
 // (producers then wake it through the eventfd instead of the futex), so a
-// signal raised meanwhile wakes it. The reads are the emulation's (CallHook),
-// on the collector's CPU, not the hook thread's. A standard signal raised
+// signal raised meanwhile wakes it. The reads are the emulation's
+// (CallHook, as the ppoll standing for f_op->poll: in the kernel they are
+// send_signal's work, no system call of the collector's; not CallDrain,
+// which counts a backend's own reads of its descriptors), on the
+// collector's CPU, not the hook thread's. A standard signal raised
 // again while pending is coalesced by the kernel, a real-time one queued
 // per raise; the count is what signalfd gave, nothing added or lost.
 //
 // Variants, against take26: one storage per thread and signal, so the
 // kevent's id stays kbench's (take26 matched the signal number in id.raw
 // in the callback, on one storage per task); the count in ret_data
-// (take26 returned nothing); the storage outlives the thread's signal
-// kevents only as long as one of them is registered (take26's lives and
-// dies with the task, kevent_storage_fini at __put_task_struct).
+// (take26 returned nothing); the storage lives while a kevent watches the
+// signal on the thread (take26's lived and died with the task, finished by
+// kevent_storage_fini at __put_task_struct; a thread's exit is not
+// emulated).
 
 const nsig = 64
 
