@@ -124,7 +124,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 
 	c := newChurnCollector(n, src, sh, v.Trigger, cfg.Wait, every)
 	c.cb = newCtlBatcher(n, cfg.param(Churn, "ctl_batch"))
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	var stale uint64
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
 		d := max(cfg.Duration/2, time.Millisecond)

@@ -167,7 +167,7 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 	if cfg.Wait == WaitSpin {
 		c.timeout = 0
 	}
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
 		d := max(cfg.Duration/2, time.Millisecond)
 		if rep < 0 {

@@ -262,7 +262,7 @@ func (p *scalePoint) run(ctx context.Context, v notify.Variant, cfg Config, samp
 	var stop atomic.Bool
 	go faninProducer(cfg.ProducerCPU, p.src, nt, orders, reports, &stop)
 	defer close(orders)
-	hasHook := hasHook(nt)
+	hasHook := notify.HasHelper(nt)
 
 	window := func(d time.Duration) time.Duration { return max(d/16, time.Millisecond) }
 	for rep := -1; rep < len(samples); rep++ { // rep -1 is the warm-up
