@@ -105,6 +105,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 		return skipOrFail(res, err)
 	}
 	defer n.Close()
+	noteEmulated(res.Params, n)
 	src, err := newSourceSet(n, v, S) // tokens 0..S-1: generation 0
 	if err != nil {
 		if na, ok := naOr(err).(naReason); ok {

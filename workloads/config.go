@@ -236,9 +236,6 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 		"warmup":       c.Warmup.String(),
 		"reps":         strconv.Itoa(c.Reps),
 	}
-	if v.Note != "" && len(v.Note) >= 8 && v.Note[:8] == "emulated" {
-		p["emulated"] = "true"
-	}
 	names := make([]string, 0, len(v.Params))
 	for k := range v.Params {
 		names = append(names, k)
@@ -252,6 +249,15 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 		p[k] = strconv.Itoa(val)
 	}
 	return p
+}
+
+// noteEmulated records in a row's params that the opened instance's fd
+// readiness reaches its mechanism through another one (Caps.Emulated, the
+// only place workloads learn it: a variant's Note is for people).
+func noteEmulated(params map[string]string, n notify.Notifier) {
+	if params != nil && n.Caps().Emulated {
+		params["emulated"] = "true"
+	}
 }
 
 // options builds the Notifier options for a variant: its own parameters,

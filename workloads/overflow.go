@@ -135,6 +135,7 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 		return skipOrFail(res, err)
 	}
 	defer n.Close()
+	noteEmulated(res.Params, n)
 	src := &sourceSet{n: n, kind: v.Sources, trig: v.Trigger, fds: fds}
 	if v.Sources == notify.SourceUser {
 		src.us = n.(notify.UserSources)
