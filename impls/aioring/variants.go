@@ -12,6 +12,11 @@ import "kbench/notify"
 // io_submit: next to epoll's oneshot row (one epoll_ctl per re-arm) it shows
 // what batching the re-arm is worth, and next to "ring" what level-on-top
 // costs (nothing in system calls: both resubmit once per Wait).
+//
+// notify.Options.RingEntries does not apply: every registered poll holds
+// one of the context's nr_events until it completes (io_submit reserves a
+// completion slot per iocb), so the ring is sized by MaxSources and cannot
+// be smaller than the sources registered.
 func Variants() []notify.Variant {
 	open := func(r Reap) func(notify.Options) (notify.Notifier, error) {
 		return func(o notify.Options) (notify.Notifier, error) {

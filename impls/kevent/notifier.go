@@ -129,6 +129,7 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 	if path > PathZach {
 		return nil, fmt.Errorf("kevent: unknown path %d: %w", path, notify.ErrInvalid)
 	}
+	ringEntries(path, &opts)
 	slots := opts.Param(ParamRingSlots, DefaultRingSlots)
 	fd := opts.Param(ParamFireDirect, DefaultFireDirect)
 	wa := opts.Param(ParamWakeupAll, DefaultWakeupAll)
