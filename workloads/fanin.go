@@ -156,35 +156,15 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 			res.Params["housekeeping"] = "idle"
 		}
 	}
-	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := cfg.Duration
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = cfg.Warmup
-		}
-		if ctx.Err() != nil {
-			res.Reason = "interrupted"
-			break
-		}
-		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+	loop := repLoop{stop: &stop, failWarmup: true}
+	if !loop.run(ctx, cfg, &res, func(rep int, d time.Duration) (results.Sample, bool, error) {
 		s, err := c.rep(d, orders, reports, hasHook)
-		stopWatch()
-		stop.Store(false)
-		if err != nil {
-			return fail(res, err)
+		if rep >= 0 {
+			addWork(&s, workNs)
 		}
-		if rep < 0 {
-			if s.Lost != 0 || s.Dup != 0 {
-				res.Samples = append(res.Samples, s)
-				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
-			}
-			continue
-		}
-		s.Rep = rep
-		addWork(&s, workNs)
-		res.Samples = append(res.Samples, s)
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
 	return finish(res)
 }

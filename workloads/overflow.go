@@ -173,30 +173,12 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 		c.timeout = 0
 	}
 	hasHook := notify.HasHelper(n)
-	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := max(cfg.Duration/2, time.Millisecond)
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = max(cfg.Warmup/2, time.Millisecond)
-		}
-		if ctx.Err() != nil {
-			res.Reason = strings.TrimPrefix(res.Reason+"; interrupted", "; ")
-			break
-		}
+	loop := repLoop{half: true, keepReason: true}
+	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
 		s, err := c.rep(ctx, d, bursts, orders, reports, hasHook)
-		if err != nil {
-			return fail(res, err)
-		}
-		if rep < 0 && s.Lost == 0 && s.Dup == 0 {
-			continue
-		}
-		s.Rep = rep
-		res.Samples = append(res.Samples, s)
-		if rep < 0 {
-			break // a broken warm-up is kept as evidence
-		}
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
 	if _, _, lost, dup := res.Totals(); lost == 0 && dup == 0 {
 		fds = nil // every firing was collected: nothing to drain
