@@ -135,6 +135,12 @@ type Workload struct {
 	// Run measures one backend variant and returns its row. It never
 	// panics on a refused mechanism: the row says skipped with the reason.
 	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
+	// Rows, set instead of Run, expands the selected variants into the
+	// workload's rows, several per variant (herd: each arrangement and
+	// number of waiters); the engine runs each row's trials as it runs a
+	// variant's. narrowed: variants is a narrowed --impl selection, not
+	// every variant (the workload may otherwise pick its own among them).
+	Rows func(cfg Config, variants []notify.Variant, narrowed bool) []Row
 	// Standalone workloads measure no backend (ring designs, calibration):
 	// they set RunAll instead of Run and return their own rows.
 	// variants is the --impl selection (a workload measuring no backend

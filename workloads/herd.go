@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,7 +15,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
-	"kbench/impls/all"
 	"kbench/impls/epoll"
 	"kbench/impls/kevent"
 	"kbench/internal/clock"
@@ -61,7 +59,7 @@ var Herd = Workload{
 const herdMaxWaiters = 1024
 
 func init() {
-	Herd.RunAll = runHerd
+	Herd.Rows = herdRows(Herd)
 	register(&Herd)
 	Suites["herd"] = struct {
 		Desc      string
@@ -111,13 +109,12 @@ func herdWs(max int) []int {
 
 // herdRow is one row: a variant in an arrangement with W waiters.
 type herdRow struct {
+	wl     Workload // Herd or Accept
 	v      notify.Variant
 	arr    herdArr
 	W      int
 	S      int  // eventfds, or listening sockets (accept)
 	accept bool // the accept herd's row
-	res    results.Result
-	closed bool
 }
 
 var herdUnits = append([]results.Unit{
@@ -134,90 +131,62 @@ var herdUnits = append([]results.Unit{
 	{Name: "total-cpu-ns/event", Better: "lower"},
 }, percentileUnits("", "")...)
 
-func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
-	return runHerdRows(ctx, cfg, variants, Herd)
-}
-
-// runHerdRows runs herd's or the accept herd's rows (wl says which), in
-// rounds: each round runs one trial of every open row, in a shuffled order.
-func runHerdRows(ctx context.Context, cfg Config, variants []notify.Variant, wl Workload) []results.Result {
-	if variants == nil {
-		for _, v := range all.Variants() {
-			for _, id := range herdDefault {
-				if v.ID() == id {
-					variants = append(variants, v)
+// herdRows expands the variants into herd's or the accept herd's rows (wl
+// says which): each variant in each arrangement at each W. The engine runs
+// their trials in its shuffled rounds, as it runs any workload's.
+func herdRows(wl Workload) func(cfg Config, variants []notify.Variant, narrowed bool) []Row {
+	return func(cfg Config, variants []notify.Variant, narrowed bool) []Row {
+		if !narrowed {
+			var vs []notify.Variant
+			for _, v := range variants {
+				if slices.Contains(herdDefault, v.ID()) {
+					vs = append(vs, v)
+				}
+			}
+			variants = vs
+		}
+		accept := wl.Name == Accept.Name
+		var rows []Row
+		for _, v := range variants {
+			for _, W := range herdWs(cfg.param(wl, "waiters")) {
+				for _, a := range herdArrangements(v.Backend) {
+					if W == 1 && a.kind != "sharded" {
+						continue // one waiter: every arrangement is the same
+					}
+					S := 0
+					switch {
+					case !accept:
+						S = cfg.param(Herd, "sources")
+					case a.kind == "sharded":
+						S, a.name = W, "reuseport" // a listener per waiter
+					default:
+						S = 1 // the one listening socket
+					}
+					r := &herdRow{wl: wl, v: v, arr: a, W: W, S: S, accept: accept}
+					rows = append(rows, Row{Name: r.name(), Run: func(ctx context.Context, cfg Config) results.Result {
+						return herdTrial(ctx, r, cfg)
+					}})
 				}
 			}
 		}
+		return rows
 	}
-	accept := wl.Name == Accept.Name
-	maxW := cfg.param(wl, "waiters")
-	batch := cfg.param(wl, "batch")
+}
+
+// name is the row's variant label: the variant, the arrangement and W.
+func (r *herdRow) name() string { return fmt.Sprintf("%s %s W%d", r.v.Name, r.arr.name, r.W) }
+
+// result is the row as a trial reports it, its parameters recorded.
+func (r *herdRow) result(cfg Config) results.Result {
+	wl, v, a, W, S := r.wl, r.v, r.arr, r.W, r.S
 	collectors := cfg.Collectors()
-	var rows []*herdRow
-	for _, v := range variants {
-		for _, W := range herdWs(maxW) {
-			for _, a := range herdArrangements(v.Backend) {
-				if W == 1 && a.kind != "sharded" {
-					continue // one waiter: every arrangement is the same
-				}
-				S := 0
-				switch {
-				case !accept:
-					S = cfg.param(Herd, "sources")
-				case a.kind == "sharded":
-					S, a.name = W, "reuseport" // a listener per waiter
-				default:
-					S = 1 // the one listening socket
-				}
-				r := newHerdRow(cfg, wl, v, a, W, S, batch, collectors)
-				r.accept = accept
-				rows = append(rows, r)
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(uint64(len(rows)), 0x68657264))
-	for rep := 0; rep < cfg.Reps && ctx.Err() == nil; rep++ {
-		for _, i := range rng.Perm(len(rows)) {
-			r := rows[i]
-			if r.closed || ctx.Err() != nil {
-				continue
-			}
-			out := herdTrial(ctx, r, cfg, r.S, batch)
-			for _, s := range out.Samples {
-				s.Rep = rep
-				r.res.Samples = append(r.res.Samples, s)
-			}
-			if out.Status != "" {
-				r.res.Status, r.res.Reason = out.Status, out.Reason
-				if out.Status == results.StatusFailed && cfg.Reps > 1 {
-					r.res.Reason = fmt.Sprintf("trial %d of %d: %s", rep+1, cfg.Reps, out.Reason)
-				}
-				r.closed = true
-			}
-		}
-	}
-	res := make([]results.Result, 0, len(rows))
-	for _, r := range rows {
-		if len(r.res.Samples) == 0 && r.res.Status == "" {
-			continue // interrupted before its first trial
-		}
-		r.res.Params["reps"] = strconv.Itoa(len(r.res.Samples))
-		res = append(res, finish(r.res))
-	}
-	return res
-}
-
-func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batch int, collectors []int) *herdRow {
-	name := fmt.Sprintf("%s %s W%d", v.Name, a.name, W)
-	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: name, Units: herdUnits}
+	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: r.name(), Units: herdUnits}
 	res.Params = cfg.baseParams(v)
 	res.Params["wait"] = WaitBlock
-	res.Params["trials"] = "independent"
 	res.Params["arrangement"] = a.kind
 	res.Params["waiters"] = strconv.Itoa(W)
 	res.Params["sources"] = strconv.Itoa(S)
-	res.Params["batch"] = strconv.Itoa(batch)
+	res.Params["batch"] = strconv.Itoa(cfg.param(wl, "batch"))
 	res.Params["interval_us"] = strconv.Itoa(cfg.param(wl, "interval_us"))
 	var cs []string
 	distinct := map[int]bool{}
@@ -236,12 +205,12 @@ func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batc
 	if a.option != "" {
 		res.Params[a.option] = "1"
 	}
-	if wl.Name == Accept.Name {
+	if r.accept {
 		res.Units = append(slices.Clip(herdUnits), results.Unit{Name: "connect-resets", Better: "lower"})
 		res.Params["listeners"] = strconv.Itoa(S)
 		delete(res.Params, "sources")
 	}
-	return &herdRow{v: v, arr: a, W: W, S: S, res: res}
+	return res
 }
 
 // herdTimeout bounds each Wait, so that a waiter no firing reaches (the
@@ -503,11 +472,12 @@ func keventPath(name string) (kevent.Path, bool) {
 }
 
 // herdTrial runs one trial of a row from scratch: sources, instances and
-// waiters set up, a warm-up and one metered repetition, everything torn
-// down. Its result carries the sample, or the verdict.
-func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) results.Result {
-	var res results.Result
-	W, v := r.W, r.v
+// waiters set up, a warm-up and the metered repetitions (the engine asks
+// for one), everything torn down. It returns the row with its samples, or
+// its verdict.
+func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
+	res := r.result(cfg)
+	W, v, S, batch := r.W, r.v, r.S, cfg.param(r.wl, "batch")
 	switch {
 	case v.Sources != notify.SourceFD:
 		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
@@ -616,6 +586,7 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 			insts = append(insts, w.n)
 		}
 	}
+	noteEmulated(res.Params, insts[0])
 
 	prodOrders := make(chan time.Duration)
 	prodReports := make(chan repReport, 1)
@@ -627,35 +598,14 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	}
 	defer close(prodOrders)
 
-	for rep := -1; rep < 1; rep++ { // rep -1 is the warm-up
-		d := cfg.Duration
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = cfg.Warmup
-		}
-		if ctx.Err() != nil {
-			res.Reason = "interrupted"
-			break
-		}
-		stopWatch := context.AfterFunc(ctx, func() { prodStop.Store(true) })
+	loop := repLoop{stop: &prodStop, failWarmup: true}
+	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
 		s, err := herdRep(h, d, waiters, orders, done, insts, kern, prodOrders, prodReports)
-		stopWatch()
-		prodStop.Store(false)
-		if err != nil {
-			return fail(res, err)
-		}
-		if rep < 0 {
-			if s.Lost != 0 || s.Dup != 0 {
-				res.Samples = append(res.Samples, s)
-				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
-			}
-			continue
-		}
-		res.Samples = append(res.Samples, s)
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
-	return res
+	return finish(res)
 }
 
 // herdNoShare says why a backend's instance has one waiter.

@@ -1,7 +1,6 @@
 package workloads
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -14,8 +13,6 @@ import (
 	"kbench/internal/cpu"
 	"kbench/internal/rawsys"
 	"kbench/internal/rusage"
-	"kbench/notify"
-	"kbench/results"
 )
 
 // Accept is the accept herd: herd's waiters and arrangements (herd.go) on
@@ -46,9 +43,7 @@ var Accept = Workload{
 }
 
 func init() {
-	Accept.RunAll = func(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
-		return runHerdRows(ctx, cfg, variants, Accept)
-	}
+	Accept.Rows = herdRows(Accept)
 	register(&Accept)
 	s := Suites["herd"]
 	s.Workloads = append(s.Workloads, Accept.Name)
