@@ -610,7 +610,7 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 
 // herdNoShare says why a backend's instance has one waiter.
 var herdNoShare = map[string]string{
-	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock",
+	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock (aioring/syscall shares its context)",
 	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
 	"kevent":  "one collector per queue (the futex waiter flag is one thread's)",
 }

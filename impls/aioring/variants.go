@@ -35,8 +35,14 @@ func Variants() []notify.Variant {
 		},
 		{
 			Backend: "aioring", Name: "syscall", Trigger: notify.Level, Sources: notify.SourceFD,
-			Note: "IOCB_CMD_POLL reaped with io_getevents only; level derived by resubmission",
-			Open: open(ReapSyscall),
+			Note: "IOCB_CMD_POLL reaped with io_getevents only; level derived by resubmission; several waiters may share the context",
+			Open: func(o notify.Options) (notify.Notifier, error) {
+				s, err := NewShared(Options{MaxSources: o.MaxSources})
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
 		},
 		{
 			Backend: "aioring", Name: "ring-oneshot", Trigger: notify.Oneshot, Sources: notify.SourceFD,
