@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/impls/epoll"
+	"kbench/impls/iouring"
 	"kbench/impls/kevent"
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
@@ -82,20 +83,28 @@ type herdArr struct {
 	name   string // the row's label
 	kind   string // shared, replicated, sharded
 	option string // "", epoll.ParamExclusive or kevent.ParamWakeupAll
+	// maccept: each waiter's own io_uring ring accepts with one multishot
+	// IORING_OP_ACCEPT on the listener (iouring.Acceptor) instead of
+	// waiting for readiness and calling accept4 (the accept herd only).
+	maccept bool
 }
 
-// herdArrangements lists what a backend is run in. shared needs a backend
-// that lets several goroutines block on one instance (notify.SharedWaiter);
-// the others need only instances.
-func herdArrangements(backend string) []herdArr {
-	out := []herdArr{{"shared", "shared", ""}, {"repl", "replicated", ""}}
+// herdArrangements lists what a backend is run in (accept: the accept
+// herd's). shared needs a backend that lets several goroutines block on
+// one instance (notify.SharedWaiter); the others need only instances.
+func herdArrangements(backend string, accept bool) []herdArr {
+	out := []herdArr{{name: "shared", kind: "shared"}, {name: "repl", kind: "replicated"}}
 	switch backend {
 	case "epoll":
-		out = append(out, herdArr{"repl-excl", "replicated", epoll.ParamExclusive})
+		out = append(out, herdArr{name: "repl-excl", kind: "replicated", option: epoll.ParamExclusive})
 	case "kevent":
-		out = append(out, herdArr{"repl-all", "replicated", kevent.ParamWakeupAll})
+		out = append(out, herdArr{name: "repl-all", kind: "replicated", option: kevent.ParamWakeupAll})
+	case "iouring":
+		if accept {
+			out = append(out, herdArr{name: "maccept", kind: "replicated", maccept: true})
+		}
 	}
-	return append(out, herdArr{"shard", "sharded", ""})
+	return append(out, herdArr{name: "shard", kind: "sharded"})
 }
 
 // herdWs are the W of the rows: 1, the powers of two below max, and max.
@@ -149,9 +158,9 @@ func herdRows(wl Workload) func(cfg Config, variants []notify.Variant, narrowed 
 		var rows []Row
 		for _, v := range variants {
 			for _, W := range herdWs(cfg.param(wl, "waiters")) {
-				for _, a := range herdArrangements(v.Backend) {
-					if W == 1 && a.kind != "sharded" {
-						continue // one waiter: every arrangement is the same
+				for _, a := range herdArrangements(v.Backend, accept) {
+					if W == 1 && a.kind != "sharded" && !a.maccept {
+						continue // one waiter: every readiness arrangement is the same
 					}
 					S := 0
 					switch {
@@ -209,6 +218,10 @@ func (r *herdRow) result(cfg Config) results.Result {
 		res.Units = append(slices.Clip(herdUnits), results.Unit{Name: "connect-resets", Better: "lower"})
 		res.Params["listeners"] = strconv.Itoa(S)
 		delete(res.Params, "sources")
+		res.Params["accept_op"] = "accept4" // after readiness
+		if a.maccept {
+			res.Params["accept_op"] = "io_uring-multishot"
+		}
 	}
 	return res
 }
@@ -283,6 +296,8 @@ type herdWaiter struct {
 	buf    [8]byte               // its eventfd read buffer
 	sa     unix.RawSockaddrInet4 // accept4's peer address (the accept herd)
 	salen  uint32
+	macc   *iouring.Acceptor // the maccept arrangement's ring (instead of n)
+	accFDs []int             // what its Accept returns
 
 	led                             ledger
 	hist                            *hdrhistogram.Histogram
@@ -314,8 +329,9 @@ func (w *herdWaiter) rearm(h *herdState, i int) {
 // rep collects until the coordinator says stop. It allocates nothing.
 func (w *herdWaiter) rep(h *herdState, expect uint64) {
 	// Leftovers of the last repetition (a Wake the coordinator sent as it
-	// ended, stale copies) go before the meter starts.
-	for {
+	// ended, stale copies) go before the meter starts. An accept ring has
+	// none: what it holds is connections, like a listener's backlog.
+	for w.macc == nil {
 		k, err := w.w.Wait(w.events, 0, 0)
 		if err != nil || k == 0 {
 			break
@@ -329,7 +345,13 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 	S := uint64(len(h.src.fds))
 	for !h.stop.Load() {
 		t0 := clock.Now()
-		k, err := w.w.Wait(w.events, 1, herdTimeout)
+		var k int
+		var err error
+		if w.macc != nil {
+			k, err = w.macc.Accept(w.accFDs, herdTimeout)
+		} else {
+			k, err = w.w.Wait(w.events, 1, herdTimeout)
+		}
 		w.waits++
 		if err != nil {
 			w.err = fmt.Errorf("waiter %d: Wait: %w", w.id, err)
@@ -348,6 +370,12 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 		}
 		w.reports += uint64(k)
 		took := uint64(0)
+		if w.macc != nil {
+			for _, fd := range w.accFDs[:k] {
+				took += w.accepted(h, fd)
+			}
+			k = 0 // no readiness events
+		}
 		for _, e := range w.events[:k] {
 			if e.Token >= S {
 				w.led.dup++ // a token nobody registered
@@ -483,6 +511,8 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
 	case r.arr.kind == "sharded" && S < W:
 		return notApplicable(res, fmt.Sprintf("sharded needs a source per waiter: sources=%d < waiters=%d", S, W))
+	case r.arr.maccept && !strings.HasPrefix(v.Name, iouring.Plain.String()+"-"):
+		return notApplicable(res, "the multishot accept rings are plain (no task-running flags): see the plain variants' maccept rows")
 	}
 	var src *herdSrc
 	var acc *acceptSrc
@@ -544,15 +574,17 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 	ready := make(chan error, W)
 	for i := range waiters {
 		w := &herdWaiter{id: i, cpu: collectors[i%len(collectors)], events: make([]notify.Event, batch), hist: newHist()}
-		switch r.arr.kind {
-		case "shared":
+		switch {
+		case r.arr.maccept:
+			w.accFDs = make([]int, batch) // its Acceptor opens on its thread
+		case r.arr.kind == "shared":
 			w.n, w.w = shared, shared.(notify.SharedWaiter).NewWaiter()
-		case "replicated":
+		case r.arr.kind == "replicated":
 			w.own = true
 			for s := 0; s < S; s++ {
 				w.srcs = append(w.srcs, s)
 			}
-		case "sharded":
+		case r.arr.kind == "sharded":
 			w.own = true
 			for s := i; s < S; s += W {
 				w.srcs = append(w.srcs, s)
@@ -578,15 +610,22 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 	if openErr != nil {
 		return naSkipOrFail(res, openErr)
 	}
-	var insts []notify.Notifier
-	if shared != nil {
-		insts = []notify.Notifier{shared}
-	} else {
+	var insts []herdInst
+	switch {
+	case shared != nil:
+		insts = []herdInst{shared}
+	case r.arr.maccept:
+		for _, w := range waiters {
+			insts = append(insts, w.macc)
+		}
+	default:
 		for _, w := range waiters {
 			insts = append(insts, w.n)
 		}
 	}
-	noteEmulated(res.Params, insts[0])
+	if n, ok := insts[0].(notify.Notifier); ok {
+		noteEmulated(res.Params, n)
+	}
 
 	prodOrders := make(chan time.Duration)
 	prodReports := make(chan repReport, 1)
@@ -671,6 +710,20 @@ func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Varia
 		return
 	}
 	defer unpin()
+	if w.accFDs != nil {
+		a, err := iouring.NewAcceptor(h.src.fds[0])
+		if err != nil {
+			err = fmt.Errorf("waiter %d: %w", w.id, err)
+			ready <- err
+			for range orders {
+				w.err = err
+				done <- w
+			}
+			return
+		}
+		w.macc = a
+		defer a.Close()
+	}
 	if w.own {
 		if err := w.openOwn(open, v, h.src); err != nil {
 			ready <- err
@@ -715,7 +768,7 @@ func (w *herdWaiter) openOwn(open func() (notify.Notifier, error), v notify.Vari
 // producer fires for d, and once everything it fired is taken (or nothing
 // more has been for repGrace) the waiters stop and report.
 func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan uint64, done <-chan *herdWaiter,
-	insts []notify.Notifier, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
+	insts []herdInst, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
 	h.stop.Store(false)
 	h.collected.Store(0)
 	expect := uint64(d.Seconds()*20e6) + 1024
@@ -744,7 +797,9 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	}
 	h.stop.Store(true)
 	for _, n := range insts {
-		n.Wake() // best effort: a waiter that misses it sees stop at its timeout
+		if wk, ok := n.(interface{ Wake() error }); ok {
+			wk.Wake() // best effort: a waiter that misses it sees stop at its timeout
+		}
 	}
 	for range waiters {
 		<-done
@@ -815,8 +870,12 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	return s, nil
 }
 
+// herdInst is what the coordinator reads of an instance: a Notifier, or a
+// waiter's multishot accept ring.
+type herdInst interface{ Syscalls() notify.SyscallCounts }
+
 // herdSyscalls sums the instances' counters.
-func herdSyscalls(insts []notify.Notifier) notify.SyscallCounts {
+func herdSyscalls(insts []herdInst) notify.SyscallCounts {
 	var sum notify.SyscallCounts
 	for _, n := range insts {
 		c := n.Syscalls()

@@ -78,7 +78,7 @@ func TestHerdRows(t *testing.T) {
 		"kevent/syscall-fd shared W2": results.StatusNA, "kevent/syscall-fd repl W2": results.StatusOK,
 		"kevent/syscall-fd repl-all W2": results.StatusOK, "kevent/syscall-fd shard W2": results.StatusOK,
 		"kevent/syscall-user shard W2": results.StatusNA,
-		"aioring/ring shared W2": results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
+		"aioring/ring shared W2":       results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
 	}
 	for name, st := range want {
 		r, ok := got[name]
@@ -174,12 +174,19 @@ func TestHerdBadWaiters(t *testing.T) {
 func TestAcceptRows(t *testing.T) {
 	cfg := herdCfg()
 	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
-	got := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Accept))
+	got := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd", "iouring/plain-multishot", "aioring/syscall"), Accept))
 	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
-		"epoll/et reuseport W2", "kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2"} {
+		"epoll/et reuseport W2", "kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2",
+		"iouring/plain-multishot repl W2", "iouring/plain-multishot maccept W1", "iouring/plain-multishot maccept W2",
+		"aioring/syscall shared W2"} {
 		r, ok := got[name]
 		if !ok {
 			t.Errorf("no row %s", name)
+			continue
+		}
+		maccept := strings.Contains(name, "maccept")
+		if maccept && r.Status == results.StatusSkipped && r.Reason != "" {
+			t.Logf("%s: skipped: %s", name, r.Reason) // a kernel without multishot accept
 			continue
 		}
 		if !r.Status.Measured() {
@@ -189,6 +196,12 @@ func TestAcceptRows(t *testing.T) {
 		gen, col, lost, dup := r.Totals()
 		if gen == 0 || gen != col || lost != 0 || dup != 0 {
 			t.Errorf("%s: generated %d accepted %d lost %d dup %d", name, gen, col, lost, dup)
+		}
+		if want := map[bool]string{true: "io_uring-multishot", false: "accept4"}[maccept]; r.Params["accept_op"] != want {
+			t.Errorf("%s: accept_op %q, want %s", name, r.Params["accept_op"], want)
+		}
+		for _, m := range []string{"events/s", "wasted/event", "p99-ns", "fairness"} {
+			herdValue(t, r, m)
 		}
 		if want := map[bool]string{true: "2", false: "1"}[strings.Contains(name, "reuseport W2")]; r.Params["listeners"] != want {
 			t.Errorf("%s: listeners %q, want %s", name, r.Params["listeners"], want)
