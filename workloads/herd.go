@@ -39,6 +39,10 @@ import (
 // number: the read is atomic, so however many waiters are told, exactly one
 // takes it, and the others' reports are stale copies. The ledgers of all
 // waiters are merged to check every firing taken exactly once.
+//
+// Each row (a variant in an arrangement at a W, herdRows) is a row of the
+// engine's like any variant's: every trial sets it up afresh, trials go in
+// the engine's shuffled rounds across all rows, and each is metered alone.
 var Herd = Workload{
 	Name:       "herd",
 	Order:      65,
@@ -328,11 +332,20 @@ func (w *herdWaiter) rearm(h *herdState, i int) {
 
 // rep collects until the coordinator says stop. It allocates nothing.
 func (w *herdWaiter) rep(h *herdState, expect uint64) {
-	// Leftovers of the last repetition (a Wake the coordinator sent as it
-	// ended, stale copies) go before the meter starts. An accept ring has
-	// none: what it holds is connections, like a listener's backlog.
-	for w.macc == nil {
-		k, err := w.w.Wait(w.events, 0, 0)
+	// Leftovers of the last repetition (the Wakes the coordinator sent as
+	// it ended, stale copies) go before the meter starts; an accept ring's
+	// are Wakes and connections the last repetition lost (closed here).
+	for {
+		var k int
+		var err error
+		if w.macc != nil {
+			k, err = w.macc.Accept(w.accFDs, 0)
+			for _, fd := range w.accFDs[:k] {
+				unix.Close(fd)
+			}
+		} else {
+			k, err = w.w.Wait(w.events, 0, 0)
+		}
 		if err != nil || k == 0 {
 			break
 		}
@@ -796,14 +809,28 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 		}
 	}
 	h.stop.Store(true)
-	for _, n := range insts {
-		if wk, ok := n.(interface{ Wake() error }); ok {
-			wk.Wake() // best effort: a waiter that misses it sees stop at its timeout
+	wake := func() {
+		for _, n := range insts {
+			if wk, ok := n.(interface{ Wake() error }); ok {
+				wk.Wake()
+			}
 		}
 	}
-	for range waiters {
-		<-done
+	// A Wake returns one waiter of a shared instance (WakeOne), so the
+	// instances are woken again each millisecond until every waiter has
+	// reported; one no Wake reaches sees stop at its timeout anyway. What
+	// is left over goes before the next repetition's meter starts.
+	wake()
+	tick := time.NewTicker(time.Millisecond)
+	for left := len(waiters); left > 0; {
+		select {
+		case <-done:
+			left--
+		case <-tick.C:
+			wake()
+		}
 	}
+	tick.Stop()
 	if rep.err != nil {
 		return results.Sample{}, rep.err
 	}

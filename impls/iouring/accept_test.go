@@ -149,3 +149,31 @@ func TestAcceptorsShareOneListener(t *testing.T) {
 		t.Errorf("one connection accepted %d and %d times by two rings, want once in all", a.k, b.k)
 	}
 }
+
+// TestAcceptorWake: Wake from another goroutine returns a blocked Accept
+// with nothing, and a Wake before Accept returns the next one at once.
+func TestAcceptorWake(t *testing.T) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	lfd, _ := listenLoopback(t)
+	a := newAcceptorOrSkip(t, lfd)
+	defer a.Close()
+	fds := make([]int, 4)
+	for _, early := range []bool{false, true} {
+		if early {
+			a.Wake()
+		} else {
+			time.AfterFunc(50*time.Millisecond, func() { a.Wake() })
+		}
+		t0 := time.Now()
+		k, err := a.Accept(fds, 5*time.Second)
+		if k != 0 || err != nil || time.Since(t0) > 2*time.Second {
+			t.Errorf("early %v: Accept = %d, %v after %v; want 0, nil soon after the Wake", early, k, err, time.Since(t0))
+		}
+	}
+	// Consumed: the next Accept waits its timeout.
+	t0 := time.Now()
+	if k, err := a.Accept(fds, 50*time.Millisecond); k != 0 || err != nil || time.Since(t0) < 40*time.Millisecond {
+		t.Errorf("after the Wakes: Accept = %d, %v after %v; want 0 at its 50ms timeout", k, err, time.Since(t0))
+	}
+}
