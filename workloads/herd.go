@@ -77,9 +77,18 @@ func init() {
 // herdDefault are the variants herd measures when --impl does not narrow:
 // each backend's fd rows whose arrangements differ (epoll level and edge;
 // kevent edge, whose first waker is always the first queue, and oneshot,
-// whose fired kevent leaves the storage so the next queue is first).
-var herdDefault = []string{"epoll/lt", "epoll/et", "aioring/ring", "iouring/plain-multishot",
+// whose fired kevent leaves the storage so the next queue is first; AIO
+// reaped from its ring, and with io_getevents where several waiters
+// share the context).
+var herdDefault = []string{"epoll/lt", "epoll/et", "aioring/ring", "aioring/syscall", "iouring/plain-multishot",
 	"kevent/syscall-fd", "kevent/syscall-fd-oneshot"}
+
+// herdDefaultOnly narrows a default variant to one arrangement: the AIO
+// context reaped with io_getevents is measured where the mmap'd ring
+// cannot be, shared; its replicated and sharded rows would be
+// aioring/ring's with another reaping path (--impl=aioring/syscall runs
+// them).
+var herdDefaultOnly = map[string]string{"aioring/syscall": "shared"}
 
 // herdArr is one arrangement of W waiters; policy is the registration
 // option it sets (epoll exclusive, kevent wakeup_all), if any.
@@ -166,6 +175,9 @@ func herdRows(wl Workload) func(cfg Config, variants []notify.Variant, narrowed 
 					if W == 1 && a.kind != "sharded" && !a.maccept {
 						continue // one waiter: every readiness arrangement is the same
 					}
+					if only, ok := herdDefaultOnly[v.ID()]; ok && !narrowed && a.kind != only {
+						continue
+					}
 					S := 0
 					switch {
 					case !accept:
@@ -176,7 +188,7 @@ func herdRows(wl Workload) func(cfg Config, variants []notify.Variant, narrowed 
 						S = 1 // the one listening socket
 					}
 					r := &herdRow{wl: wl, v: v, arr: a, W: W, S: S, accept: accept}
-					rows = append(rows, Row{Name: r.name(), Run: func(ctx context.Context, cfg Config) results.Result {
+					rows = append(rows, Row{Name: v.Backend + "/" + r.name(), Run: func(ctx context.Context, cfg Config) results.Result {
 						return herdTrial(ctx, r, cfg)
 					}})
 				}

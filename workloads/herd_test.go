@@ -255,3 +255,34 @@ func TestHerdThroughEngine(t *testing.T) {
 		}
 	}
 }
+
+// TestHerdDefaultRows: without --impl, herd's and accept's rows are the
+// default variants', aioring/syscall in its shared arrangement only, and
+// io_uring's multishot accept in the accept herd only.
+func TestHerdDefaultRows(t *testing.T) {
+	cfg := herdCfg()
+	for _, x := range []struct {
+		wl        Workload
+		want, not []string
+	}{
+		{Herd, []string{"aioring/syscall shared W2", "aioring/ring repl W2", "epoll/et shared W2", "iouring/plain-multishot shard W1"},
+			[]string{"aioring/syscall repl W2", "aioring/syscall shard W1", "epoll/oneshot repl W2", "iouring/plain-multishot maccept W1"}},
+		{Accept, []string{"aioring/syscall shared W2", "iouring/plain-multishot maccept W1", "iouring/plain-multishot maccept W2"},
+			[]string{"aioring/syscall reuseport W2", "iouring/plain-oneshot maccept W2"}},
+	} {
+		names := map[string]bool{}
+		for _, r := range x.wl.Rows(cfg, all.Variants(), false) {
+			names[r.Name] = true
+		}
+		for _, n := range x.want {
+			if !names[n] {
+				t.Errorf("%s: no default row %s", x.wl.Name, n)
+			}
+		}
+		for _, n := range x.not {
+			if names[n] {
+				t.Errorf("%s: default row %s, want none", x.wl.Name, n)
+			}
+		}
+	}
+}
