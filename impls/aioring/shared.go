@@ -44,7 +44,10 @@ import (
 type Shared struct {
 	*Notifier
 	mu      sync.Mutex
-	waiters atomic.Int32 // Waiters made; nonzero: every Wait locks
+	// waiters counts the Waiters made; nonzero: every Wait locks. The Add
+	// in NewWaiter comes before the waiting goroutines start (the caller's
+	// go statement orders it), so the Loads in Wait and Close see it.
+	waiters atomic.Int32
 	own     *waiter      // the owner's Wait once it locks
 	closing iocb         // polls the wake eventfd while Close returns the waiters
 }

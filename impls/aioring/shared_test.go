@@ -170,3 +170,29 @@ func TestSharedClaimRefused(t *testing.T) {
 		t.Errorf("the suite passed the shared AIO context claiming WakeAll:\n%s", notifytest.Summary(f))
 	}
 }
+
+// TestSharedWaitAllocatesNothing: a Waiter's Wait, with an event and
+// without, allocates nothing.
+func TestSharedWaitAllocatesNothing(t *testing.T) {
+	s := newSharedOrSkip(t)
+	defer s.Close()
+	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if err := s.Add(fd, 1, notify.Readable, notify.Oneshot); err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWaiter()
+	ev := make([]notify.Event, 4)
+	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
+	allocs := testing.AllocsPerRun(100, func() {
+		w.Wait(ev, 0, 0)
+		unix.Write(fd, one)
+		w.Wait(ev, 1, 10*time.Millisecond)
+	})
+	if allocs != 0 {
+		t.Errorf("Waiter.Wait allocates %.1f times", allocs)
+	}
+}
