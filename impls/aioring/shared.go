@@ -43,13 +43,13 @@ import (
 // budget) under one lock, released while it blocks in io_getevents.
 type Shared struct {
 	*Notifier
-	mu      sync.Mutex
+	mu sync.Mutex
 	// waiters counts the Waiters made; nonzero: every Wait locks. The Add
 	// in NewWaiter comes before the waiting goroutines start (the caller's
 	// go statement orders it), so the Loads in Wait and Close see it.
 	waiters atomic.Int32
-	own     *waiter      // the owner's Wait once it locks
-	closing iocb         // polls the wake eventfd while Close returns the waiters
+	own     *waiter // the owner's Wait once it locks
+	closing iocb    // polls the wake eventfd while Close returns the waiters
 }
 
 // NewShared opens a syscall-reaping context for several waiters
