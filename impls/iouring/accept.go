@@ -93,7 +93,7 @@ func NewAcceptor(lfd int) (*Acceptor, error) {
 
 // arm queues the multishot accept (the caller publishes and submits).
 func (a *Acceptor) arm() {
-	sqe := a.ring.SQ.Next() // the ring holds nothing else: never full
+	sqe := a.ring.SQ.Next() // two requests at most in an SQ of 8: never full
 	sqe.Opcode = opAccept
 	sqe.FD = int32(a.lfd)
 	sqe.IOPrio = acceptMultishot
