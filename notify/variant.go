@@ -28,7 +28,10 @@ type Options struct {
 	// own parameter is called (io_uring cq_entries with sq_entries no
 	// larger, kevent ring_slots, AIO nr_events): the one generic knob, so
 	// that workloads name no backend's private parameters. A value the user
-	// set for the backend's own parameter wins; 0 keeps the defaults.
+	// set for the backend's own parameter wins: one present in Params counts
+	// as set (a workload that sizes the ring passes only the user's values
+	// there), and the backend writes each value it derives into Params (when
+	// non-nil), so that the row records what was used. 0 keeps the defaults.
 	RingEntries int
 	// Params are variant parameters (kevent zach's N, ring sizes); every
 	// value used is recorded in results.

@@ -105,6 +105,7 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 		return skipOrFail(res, err)
 	}
 	defer n.Close()
+	noteEmulated(res.Params, n)
 	src, err := newSourceSet(n, v, S) // tokens 0..S-1: generation 0
 	if err != nil {
 		if na, ok := naOr(err).(naReason); ok {
@@ -124,36 +125,15 @@ func churnConsumer(ctx context.Context, v notify.Variant, cfg Config, S, every i
 
 	c := newChurnCollector(n, src, sh, v.Trigger, cfg.Wait, every)
 	c.cb = newCtlBatcher(n, cfg.param(Churn, "ctl_batch"))
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	var stale uint64
-	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := max(cfg.Duration/2, time.Millisecond)
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = max(cfg.Warmup/2, time.Millisecond)
-		}
-		if ctx.Err() != nil {
-			res.Reason = "interrupted"
-			break
-		}
-		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+	loop := repLoop{half: true, stop: &stop}
+	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
 		s, err := c.rep(d, orders, reports, hasHook)
-		stopWatch()
-		stop.Store(false)
-		if err != nil {
-			return fail(res, err)
-		}
 		stale += c.stale
-		if rep < 0 && s.Lost == 0 && s.Dup == 0 && c.stale == 0 {
-			continue // a clean warm-up is discarded; a broken one is kept as evidence
-		}
-		s.Rep = rep
-		res.Samples = append(res.Samples, s)
-		if rep < 0 {
-			break
-		}
+		return s, s.Lost == 0 && s.Dup == 0 && c.stale == 0, err
+	}) {
+		return res
 	}
 	var broken []string
 	if stale > 0 {

@@ -135,6 +135,12 @@ type Workload struct {
 	// Run measures one backend variant and returns its row. It never
 	// panics on a refused mechanism: the row says skipped with the reason.
 	Run func(ctx context.Context, v notify.Variant, cfg Config) results.Result
+	// Rows, set instead of Run, expands the selected variants into the
+	// workload's rows, several per variant (herd: each arrangement and
+	// number of waiters); the engine runs each row's trials as it runs a
+	// variant's. narrowed: variants is a narrowed --impl selection, not
+	// every variant (the workload may otherwise pick its own among them).
+	Rows func(cfg Config, variants []notify.Variant, narrowed bool) []Row
 	// Standalone workloads measure no backend (ring designs, calibration):
 	// they set RunAll instead of Run and return their own rows.
 	// variants is the --impl selection (a workload measuring no backend
@@ -236,9 +242,6 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 		"warmup":       c.Warmup.String(),
 		"reps":         strconv.Itoa(c.Reps),
 	}
-	if v.Note != "" && len(v.Note) >= 8 && v.Note[:8] == "emulated" {
-		p["emulated"] = "true"
-	}
 	names := make([]string, 0, len(v.Params))
 	for k := range v.Params {
 		names = append(names, k)
@@ -252,6 +255,15 @@ func (c Config) baseParams(v notify.Variant) map[string]string {
 		p[k] = strconv.Itoa(val)
 	}
 	return p
+}
+
+// noteEmulated records in a row's params that the opened instance's fd
+// readiness reaches its mechanism through another one (Caps.Emulated, the
+// only place workloads learn it: a variant's Note is for people).
+func noteEmulated(params map[string]string, n notify.Notifier) {
+	if params != nil && n.Caps().Emulated {
+		params["emulated"] = "true"
+	}
 }
 
 // options builds the Notifier options for a variant: its own parameters,

@@ -69,8 +69,8 @@ func (s *echoServer) serve(ctl *echoCtl) {
 func (s *echoServer) snap() echoSnap {
 	u, _ := rusage.Thread()
 	sn := echoSnap{usage: u, sys: s.n.Syscalls(), io: s.io, waits: s.waits, notes: s.notes}
-	if h, ok := s.n.(hookUser); ok && hasHook(s.n) {
-		sn.hook, sn.hasHook = h.HookUsage(), true
+	if notify.HasHelper(s.n) {
+		sn.hook, sn.hasHook = s.n.(notify.HelperThread).HelperUsage(), true
 	}
 	return sn
 }

@@ -48,7 +48,7 @@ func (s *Suite) Steps() int {
 		if w.RunAll != nil {
 			n++
 		} else {
-			n += len(s.Variants) * s.Cfg.Reps
+			n += len(s.trialRows(w)) * s.Cfg.Reps
 		}
 	}
 	return n
@@ -115,30 +115,52 @@ func (s *Suite) Run(ctx context.Context) ([]results.Result, *results.Engine) {
 	return out, eng
 }
 
+// Row is one row of a workload that has several per variant (Workload.Rows):
+// its name, for the progress display, and its trial.
+type Row struct {
+	Name string
+	// Run runs one trial of the row from scratch (cfg.Reps is 1) and
+	// returns the row with its sample, or its verdict.
+	Run func(ctx context.Context, cfg Config) results.Result
+}
+
+// trialRows are the rows of a per-variant workload: its own expansion
+// (Workload.Rows), or one row per variant.
+func (s *Suite) trialRows(w Workload) []Row {
+	if w.Rows != nil {
+		return w.Rows(s.Cfg, s.Variants, s.Narrowed)
+	}
+	rows := make([]Row, len(s.Variants))
+	for i, v := range s.Variants {
+		rows[i] = Row{Name: v.ID(), Run: func(ctx context.Context, cfg Config) results.Result { return w.Run(ctx, v, cfg) }}
+	}
+	return rows
+}
+
 // rounds runs a per-variant workload's trials round by round. rows[i] is
-// variant i's row (nil if no trial of it finished); each round lists the
-// variants in the order they ran.
+// trial row i's result (nil if no trial of it finished); each round lists
+// the rows in the order they ran.
 func (s *Suite) rounds(ctx context.Context, w Workload, rng *rand.Rand) ([]*results.Result, [][]int) {
-	rows := make([]*results.Result, len(s.Variants))
-	closed := make([]bool, len(s.Variants)) // skipped, n/a or failed: no more trials
+	trows := s.trialRows(w)
+	rows := make([]*results.Result, len(trows))
+	closed := make([]bool, len(trows)) // skipped, n/a or failed: no more trials
 	var order [][]int
 	trial := s.Cfg
 	trial.Reps = 1
 	for rep := 0; rep < s.Cfg.Reps && ctx.Err() == nil; rep++ {
 		var round []int
-		for _, i := range rng.Perm(len(s.Variants)) {
+		for _, i := range rng.Perm(len(trows)) {
 			if ctx.Err() != nil {
 				break
 			}
 			if closed[i] {
 				continue
 			}
-			v := s.Variants[i]
 			if s.Step != nil {
-				s.Step(fmt.Sprintf("%s %s %d/%d", w.Name, v.ID(), rep+1, s.Cfg.Reps))
+				s.Step(fmt.Sprintf("%s %s %d/%d", w.Name, trows[i].Name, rep+1, s.Cfg.Reps))
 			}
 			before, merr := interfere.Take(s.cpus(w))
-			r := w.Run(ctx, v, trial)
+			r := trows[i].Run(ctx, trial)
 			var reading *results.Interference
 			if merr == nil {
 				if after, err := interfere.Take(s.cpus(w)); err == nil {

@@ -47,24 +47,6 @@ var faninUnits = []results.Unit{
 	{Name: "overhead-share", Better: "lower"},
 }
 
-// hookUser is implemented by backends with a kernel-side helper thread whose
-// CPU belongs in the totals (kevent's emulated fd hook).
-type hookUser interface{ HookUsage() rusage.Usage }
-
-// hookOptional lets a backend say that this instance has no such thread
-// (an io_uring ring without SQPOLL).
-type hookOptional interface{ HasHook() bool }
-
-func hasHook(n notify.Notifier) bool {
-	if _, ok := n.(hookUser); !ok {
-		return false
-	}
-	if o, ok := n.(hookOptional); ok {
-		return o.HasHook()
-	}
-	return true
-}
-
 // repMeter brackets one repetition on the collecting side: the backend's
 // system-call counters, the collector thread's CPU and, when the backend
 // has one, its helper thread's.
@@ -80,7 +62,7 @@ type repMeter struct {
 func startMeter(n notify.Notifier, hasHook bool) (repMeter, error) {
 	m := repMeter{n: n, hasHook: hasHook}
 	if hasHook {
-		m.hook0 = n.(hookUser).HookUsage()
+		m.hook0 = n.(notify.HelperThread).HelperUsage()
 	}
 	m.sys0 = n.Syscalls()
 	var err error
@@ -106,7 +88,7 @@ func (m *repMeter) sample(led *ledger, generated uint64, producer rusage.Usage) 
 		Values:    map[string]float64{},
 	}
 	if m.hasHook {
-		h := m.n.(hookUser).HookUsage().Sub(m.hook0)
+		h := m.n.(notify.HelperThread).HelperUsage().Sub(m.hook0)
 		s.Helper = &h
 	}
 	return s, sys
@@ -161,7 +143,7 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 	if c.work, workNs, err = collectorWork(cfg, Fanin, &res); err != nil {
 		return fail(res, err)
 	}
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	// Quiet housekeeping (cpu.Quiet) only where the consumer's CPU is sure
 	// to fall idle often, which is when SCHED_IDLE threads run: the
 	// collector sleeps in its Wait and no helper thread shares the CPU (an
@@ -174,35 +156,15 @@ func faninConsumer(ctx context.Context, v notify.Variant, cfg Config, S, batch i
 			res.Params["housekeeping"] = "idle"
 		}
 	}
-	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := cfg.Duration
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = cfg.Warmup
-		}
-		if ctx.Err() != nil {
-			res.Reason = "interrupted"
-			break
-		}
-		stopWatch := context.AfterFunc(ctx, func() { stop.Store(true) })
+	loop := repLoop{stop: &stop, failWarmup: true}
+	if !loop.run(ctx, cfg, &res, func(rep int, d time.Duration) (results.Sample, bool, error) {
 		s, err := c.rep(d, orders, reports, hasHook)
-		stopWatch()
-		stop.Store(false)
-		if err != nil {
-			return fail(res, err)
+		if rep >= 0 {
+			addWork(&s, workNs)
 		}
-		if rep < 0 {
-			if s.Lost != 0 || s.Dup != 0 {
-				res.Samples = append(res.Samples, s)
-				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
-			}
-			continue
-		}
-		s.Rep = rep
-		addWork(&s, workNs)
-		res.Samples = append(res.Samples, s)
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
 	return finish(res)
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,8 +15,8 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 	"golang.org/x/sys/unix"
 
-	"kbench/impls/all"
 	"kbench/impls/epoll"
+	"kbench/impls/iouring"
 	"kbench/impls/kevent"
 	"kbench/internal/clock"
 	"kbench/internal/cpu"
@@ -40,6 +39,10 @@ import (
 // number: the read is atomic, so however many waiters are told, exactly one
 // takes it, and the others' reports are stale copies. The ledgers of all
 // waiters are merged to check every firing taken exactly once.
+//
+// Each row (a variant in an arrangement at a W, herdRows) is a row of the
+// engine's like any variant's: every trial sets it up afresh, trials go in
+// the engine's shuffled rounds across all rows, and each is metered alone.
 var Herd = Workload{
 	Name:       "herd",
 	Order:      65,
@@ -61,7 +64,7 @@ var Herd = Workload{
 const herdMaxWaiters = 1024
 
 func init() {
-	Herd.RunAll = runHerd
+	Herd.Rows = herdRows(Herd)
 	register(&Herd)
 	Suites["herd"] = struct {
 		Desc      string
@@ -74,9 +77,18 @@ func init() {
 // herdDefault are the variants herd measures when --impl does not narrow:
 // each backend's fd rows whose arrangements differ (epoll level and edge;
 // kevent edge, whose first waker is always the first queue, and oneshot,
-// whose fired kevent leaves the storage so the next queue is first).
-var herdDefault = []string{"epoll/lt", "epoll/et", "aioring/ring", "iouring/plain-multishot",
+// whose fired kevent leaves the storage so the next queue is first; AIO
+// reaped from its ring, and with io_getevents where several waiters
+// share the context).
+var herdDefault = []string{"epoll/lt", "epoll/et", "aioring/ring", "aioring/syscall", "iouring/plain-multishot",
 	"kevent/syscall-fd", "kevent/syscall-fd-oneshot"}
+
+// herdDefaultOnly narrows a default variant to one arrangement: the AIO
+// context reaped with io_getevents is measured where the mmap'd ring
+// cannot be, shared; its replicated and sharded rows would be
+// aioring/ring's with another reaping path (--impl=aioring/syscall runs
+// them).
+var herdDefaultOnly = map[string]string{"aioring/syscall": "shared"}
 
 // herdArr is one arrangement of W waiters; policy is the registration
 // option it sets (epoll exclusive, kevent wakeup_all), if any.
@@ -84,20 +96,28 @@ type herdArr struct {
 	name   string // the row's label
 	kind   string // shared, replicated, sharded
 	option string // "", epoll.ParamExclusive or kevent.ParamWakeupAll
+	// maccept: each waiter's own io_uring ring accepts with one multishot
+	// IORING_OP_ACCEPT on the listener (iouring.Acceptor) instead of
+	// waiting for readiness and calling accept4 (the accept herd only).
+	maccept bool
 }
 
-// herdArrangements lists what a backend is run in. shared needs a backend
-// that lets several goroutines block on one instance (notify.SharedWaiter);
-// the others need only instances.
-func herdArrangements(backend string) []herdArr {
-	out := []herdArr{{"shared", "shared", ""}, {"repl", "replicated", ""}}
+// herdArrangements lists what a backend is run in (accept: the accept
+// herd's). shared needs a backend that lets several goroutines block on
+// one instance (notify.SharedWaiter); the others need only instances.
+func herdArrangements(backend string, accept bool) []herdArr {
+	out := []herdArr{{name: "shared", kind: "shared"}, {name: "repl", kind: "replicated"}}
 	switch backend {
 	case "epoll":
-		out = append(out, herdArr{"repl-excl", "replicated", epoll.ParamExclusive})
+		out = append(out, herdArr{name: "repl-excl", kind: "replicated", option: epoll.ParamExclusive})
 	case "kevent":
-		out = append(out, herdArr{"repl-all", "replicated", kevent.ParamWakeupAll})
+		out = append(out, herdArr{name: "repl-all", kind: "replicated", option: kevent.ParamWakeupAll})
+	case "iouring":
+		if accept {
+			out = append(out, herdArr{name: "maccept", kind: "replicated", maccept: true})
+		}
 	}
-	return append(out, herdArr{"shard", "sharded", ""})
+	return append(out, herdArr{name: "shard", kind: "sharded"})
 }
 
 // herdWs are the W of the rows: 1, the powers of two below max, and max.
@@ -111,13 +131,12 @@ func herdWs(max int) []int {
 
 // herdRow is one row: a variant in an arrangement with W waiters.
 type herdRow struct {
+	wl     Workload // Herd or Accept
 	v      notify.Variant
 	arr    herdArr
 	W      int
 	S      int  // eventfds, or listening sockets (accept)
 	accept bool // the accept herd's row
-	res    results.Result
-	closed bool
 }
 
 var herdUnits = append([]results.Unit{
@@ -134,90 +153,65 @@ var herdUnits = append([]results.Unit{
 	{Name: "total-cpu-ns/event", Better: "lower"},
 }, percentileUnits("", "")...)
 
-func runHerd(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
-	return runHerdRows(ctx, cfg, variants, Herd)
-}
-
-// runHerdRows runs herd's or the accept herd's rows (wl says which), in
-// rounds: each round runs one trial of every open row, in a shuffled order.
-func runHerdRows(ctx context.Context, cfg Config, variants []notify.Variant, wl Workload) []results.Result {
-	if variants == nil {
-		for _, v := range all.Variants() {
-			for _, id := range herdDefault {
-				if v.ID() == id {
-					variants = append(variants, v)
+// herdRows expands the variants into herd's or the accept herd's rows (wl
+// says which): each variant in each arrangement at each W. The engine runs
+// their trials in its shuffled rounds, as it runs any workload's.
+func herdRows(wl Workload) func(cfg Config, variants []notify.Variant, narrowed bool) []Row {
+	return func(cfg Config, variants []notify.Variant, narrowed bool) []Row {
+		if !narrowed {
+			var vs []notify.Variant
+			for _, v := range variants {
+				if slices.Contains(herdDefault, v.ID()) {
+					vs = append(vs, v)
+				}
+			}
+			variants = vs
+		}
+		accept := wl.Name == Accept.Name
+		var rows []Row
+		for _, v := range variants {
+			for _, W := range herdWs(cfg.param(wl, "waiters")) {
+				for _, a := range herdArrangements(v.Backend, accept) {
+					if W == 1 && a.kind != "sharded" && !a.maccept {
+						continue // one waiter: every readiness arrangement is the same
+					}
+					if only, ok := herdDefaultOnly[v.ID()]; ok && !narrowed && a.kind != only {
+						continue
+					}
+					S := 0
+					switch {
+					case !accept:
+						S = cfg.param(Herd, "sources")
+					case a.kind == "sharded":
+						S, a.name = W, "reuseport" // a listener per waiter
+					default:
+						S = 1 // the one listening socket
+					}
+					r := &herdRow{wl: wl, v: v, arr: a, W: W, S: S, accept: accept}
+					rows = append(rows, Row{Name: v.Backend + "/" + r.name(), Run: func(ctx context.Context, cfg Config) results.Result {
+						return herdTrial(ctx, r, cfg)
+					}})
 				}
 			}
 		}
+		return rows
 	}
-	accept := wl.Name == Accept.Name
-	maxW := cfg.param(wl, "waiters")
-	batch := cfg.param(wl, "batch")
+}
+
+// name is the row's variant label: the variant, the arrangement and W.
+func (r *herdRow) name() string { return fmt.Sprintf("%s %s W%d", r.v.Name, r.arr.name, r.W) }
+
+// result is the row as a trial reports it, its parameters recorded.
+func (r *herdRow) result(cfg Config) results.Result {
+	wl, v, a, W, S := r.wl, r.v, r.arr, r.W, r.S
 	collectors := cfg.Collectors()
-	var rows []*herdRow
-	for _, v := range variants {
-		for _, W := range herdWs(maxW) {
-			for _, a := range herdArrangements(v.Backend) {
-				if W == 1 && a.kind != "sharded" {
-					continue // one waiter: every arrangement is the same
-				}
-				S := 0
-				switch {
-				case !accept:
-					S = cfg.param(Herd, "sources")
-				case a.kind == "sharded":
-					S, a.name = W, "reuseport" // a listener per waiter
-				default:
-					S = 1 // the one listening socket
-				}
-				r := newHerdRow(cfg, wl, v, a, W, S, batch, collectors)
-				r.accept = accept
-				rows = append(rows, r)
-			}
-		}
-	}
-	rng := rand.New(rand.NewPCG(uint64(len(rows)), 0x68657264))
-	for rep := 0; rep < cfg.Reps && ctx.Err() == nil; rep++ {
-		for _, i := range rng.Perm(len(rows)) {
-			r := rows[i]
-			if r.closed || ctx.Err() != nil {
-				continue
-			}
-			out := herdTrial(ctx, r, cfg, r.S, batch)
-			for _, s := range out.Samples {
-				s.Rep = rep
-				r.res.Samples = append(r.res.Samples, s)
-			}
-			if out.Status != "" {
-				r.res.Status, r.res.Reason = out.Status, out.Reason
-				if out.Status == results.StatusFailed && cfg.Reps > 1 {
-					r.res.Reason = fmt.Sprintf("trial %d of %d: %s", rep+1, cfg.Reps, out.Reason)
-				}
-				r.closed = true
-			}
-		}
-	}
-	res := make([]results.Result, 0, len(rows))
-	for _, r := range rows {
-		if len(r.res.Samples) == 0 && r.res.Status == "" {
-			continue // interrupted before its first trial
-		}
-		r.res.Params["reps"] = strconv.Itoa(len(r.res.Samples))
-		res = append(res, finish(r.res))
-	}
-	return res
-}
-
-func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batch int, collectors []int) *herdRow {
-	name := fmt.Sprintf("%s %s W%d", v.Name, a.name, W)
-	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: name, Units: herdUnits}
+	res := results.Result{Workload: wl.Name, Backend: v.Backend, Variant: r.name(), Units: herdUnits}
 	res.Params = cfg.baseParams(v)
 	res.Params["wait"] = WaitBlock
-	res.Params["trials"] = "independent"
 	res.Params["arrangement"] = a.kind
 	res.Params["waiters"] = strconv.Itoa(W)
 	res.Params["sources"] = strconv.Itoa(S)
-	res.Params["batch"] = strconv.Itoa(batch)
+	res.Params["batch"] = strconv.Itoa(cfg.param(wl, "batch"))
 	res.Params["interval_us"] = strconv.Itoa(cfg.param(wl, "interval_us"))
 	var cs []string
 	distinct := map[int]bool{}
@@ -236,12 +230,16 @@ func newHerdRow(cfg Config, wl Workload, v notify.Variant, a herdArr, W, S, batc
 	if a.option != "" {
 		res.Params[a.option] = "1"
 	}
-	if wl.Name == Accept.Name {
+	if r.accept {
 		res.Units = append(slices.Clip(herdUnits), results.Unit{Name: "connect-resets", Better: "lower"})
 		res.Params["listeners"] = strconv.Itoa(S)
 		delete(res.Params, "sources")
+		res.Params["accept_op"] = "accept4" // after readiness
+		if a.maccept {
+			res.Params["accept_op"] = "io_uring-multishot"
+		}
 	}
-	return &herdRow{v: v, arr: a, W: W, S: S, res: res}
+	return res
 }
 
 // herdTimeout bounds each Wait, so that a waiter no firing reaches (the
@@ -314,6 +312,8 @@ type herdWaiter struct {
 	buf    [8]byte               // its eventfd read buffer
 	sa     unix.RawSockaddrInet4 // accept4's peer address (the accept herd)
 	salen  uint32
+	macc   *iouring.Acceptor // the maccept arrangement's ring (instead of n)
+	accFDs []int             // what its Accept returns
 
 	led                             ledger
 	hist                            *hdrhistogram.Histogram
@@ -344,10 +344,20 @@ func (w *herdWaiter) rearm(h *herdState, i int) {
 
 // rep collects until the coordinator says stop. It allocates nothing.
 func (w *herdWaiter) rep(h *herdState, expect uint64) {
-	// Leftovers of the last repetition (a Wake the coordinator sent as it
-	// ended, stale copies) go before the meter starts.
+	// Leftovers of the last repetition (the Wakes the coordinator sent as
+	// it ended, stale copies) go before the meter starts; an accept ring's
+	// are Wakes and connections the last repetition lost (closed here).
 	for {
-		k, err := w.w.Wait(w.events, 0, 0)
+		var k int
+		var err error
+		if w.macc != nil {
+			k, err = w.macc.Accept(w.accFDs, 0)
+			for _, fd := range w.accFDs[:k] {
+				unix.Close(fd)
+			}
+		} else {
+			k, err = w.w.Wait(w.events, 0, 0)
+		}
 		if err != nil || k == 0 {
 			break
 		}
@@ -360,7 +370,13 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 	S := uint64(len(h.src.fds))
 	for !h.stop.Load() {
 		t0 := clock.Now()
-		k, err := w.w.Wait(w.events, 1, herdTimeout)
+		var k int
+		var err error
+		if w.macc != nil {
+			k, err = w.macc.Accept(w.accFDs, herdTimeout)
+		} else {
+			k, err = w.w.Wait(w.events, 1, herdTimeout)
+		}
 		w.waits++
 		if err != nil {
 			w.err = fmt.Errorf("waiter %d: Wait: %w", w.id, err)
@@ -379,6 +395,12 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 		}
 		w.reports += uint64(k)
 		took := uint64(0)
+		if w.macc != nil {
+			for _, fd := range w.accFDs[:k] {
+				took += w.accepted(h, fd)
+			}
+			k = 0 // no readiness events
+		}
 		for _, e := range w.events[:k] {
 			if e.Token >= S {
 				w.led.dup++ // a token nobody registered
@@ -503,16 +525,19 @@ func keventPath(name string) (kevent.Path, bool) {
 }
 
 // herdTrial runs one trial of a row from scratch: sources, instances and
-// waiters set up, a warm-up and one metered repetition, everything torn
-// down. Its result carries the sample, or the verdict.
-func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) results.Result {
-	var res results.Result
-	W, v := r.W, r.v
+// waiters set up, a warm-up and the metered repetitions (the engine asks
+// for one), everything torn down. It returns the row with its samples, or
+// its verdict.
+func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
+	res := r.result(cfg)
+	W, v, S, batch := r.W, r.v, r.S, cfg.param(r.wl, "batch")
 	switch {
 	case v.Sources != notify.SourceFD:
 		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
 	case r.arr.kind == "sharded" && S < W:
 		return notApplicable(res, fmt.Sprintf("sharded needs a source per waiter: sources=%d < waiters=%d", S, W))
+	case r.arr.maccept && !strings.HasPrefix(v.Name, iouring.Plain.String()+"-"):
+		return notApplicable(res, "the multishot accept rings are plain (no task-running flags): see the plain variants' maccept rows")
 	}
 	var src *herdSrc
 	var acc *acceptSrc
@@ -574,15 +599,17 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	ready := make(chan error, W)
 	for i := range waiters {
 		w := &herdWaiter{id: i, cpu: collectors[i%len(collectors)], events: make([]notify.Event, batch), hist: newHist()}
-		switch r.arr.kind {
-		case "shared":
+		switch {
+		case r.arr.maccept:
+			w.accFDs = make([]int, batch) // its Acceptor opens on its thread
+		case r.arr.kind == "shared":
 			w.n, w.w = shared, shared.(notify.SharedWaiter).NewWaiter()
-		case "replicated":
+		case r.arr.kind == "replicated":
 			w.own = true
 			for s := 0; s < S; s++ {
 				w.srcs = append(w.srcs, s)
 			}
-		case "sharded":
+		case r.arr.kind == "sharded":
 			w.own = true
 			for s := i; s < S; s += W {
 				w.srcs = append(w.srcs, s)
@@ -608,13 +635,21 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	if openErr != nil {
 		return naSkipOrFail(res, openErr)
 	}
-	var insts []notify.Notifier
-	if shared != nil {
-		insts = []notify.Notifier{shared}
-	} else {
+	var insts []herdInst
+	switch {
+	case shared != nil:
+		insts = []herdInst{shared}
+	case r.arr.maccept:
+		for _, w := range waiters {
+			insts = append(insts, w.macc)
+		}
+	default:
 		for _, w := range waiters {
 			insts = append(insts, w.n)
 		}
+	}
+	if n, ok := insts[0].(notify.Notifier); ok {
+		noteEmulated(res.Params, n)
 	}
 
 	prodOrders := make(chan time.Duration)
@@ -627,40 +662,19 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config, S, batch int) result
 	}
 	defer close(prodOrders)
 
-	for rep := -1; rep < 1; rep++ { // rep -1 is the warm-up
-		d := cfg.Duration
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = cfg.Warmup
-		}
-		if ctx.Err() != nil {
-			res.Reason = "interrupted"
-			break
-		}
-		stopWatch := context.AfterFunc(ctx, func() { prodStop.Store(true) })
+	loop := repLoop{stop: &prodStop, failWarmup: true}
+	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
 		s, err := herdRep(h, d, waiters, orders, done, insts, kern, prodOrders, prodReports)
-		stopWatch()
-		prodStop.Store(false)
-		if err != nil {
-			return fail(res, err)
-		}
-		if rep < 0 {
-			if s.Lost != 0 || s.Dup != 0 {
-				res.Samples = append(res.Samples, s)
-				return fail(res, fmt.Errorf("warm-up lost %d and duplicated %d firings", s.Lost, s.Dup))
-			}
-			continue
-		}
-		res.Samples = append(res.Samples, s)
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
-	return res
+	return finish(res)
 }
 
 // herdNoShare says why a backend's instance has one waiter.
 var herdNoShare = map[string]string{
-	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock",
+	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock (aioring/syscall shares its context)",
 	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
 	"kevent":  "one collector per queue (the futex waiter flag is one thread's)",
 }
@@ -721,6 +735,20 @@ func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Varia
 		return
 	}
 	defer unpin()
+	if w.accFDs != nil {
+		a, err := iouring.NewAcceptor(h.src.fds[0])
+		if err != nil {
+			err = fmt.Errorf("waiter %d: %w", w.id, err)
+			ready <- err
+			for range orders {
+				w.err = err
+				done <- w
+			}
+			return
+		}
+		w.macc = a
+		defer a.Close()
+	}
 	if w.own {
 		if err := w.openOwn(open, v, h.src); err != nil {
 			ready <- err
@@ -765,7 +793,7 @@ func (w *herdWaiter) openOwn(open func() (notify.Notifier, error), v notify.Vari
 // producer fires for d, and once everything it fired is taken (or nothing
 // more has been for repGrace) the waiters stop and report.
 func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan uint64, done <-chan *herdWaiter,
-	insts []notify.Notifier, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
+	insts []herdInst, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
 	h.stop.Store(false)
 	h.collected.Store(0)
 	expect := uint64(d.Seconds()*20e6) + 1024
@@ -793,12 +821,28 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 		}
 	}
 	h.stop.Store(true)
-	for _, n := range insts {
-		n.Wake() // best effort: a waiter that misses it sees stop at its timeout
+	wake := func() {
+		for _, n := range insts {
+			if wk, ok := n.(interface{ Wake() error }); ok {
+				wk.Wake()
+			}
+		}
 	}
-	for range waiters {
-		<-done
+	// A Wake returns one waiter of a shared instance (WakeOne), so the
+	// instances are woken again each millisecond until every waiter has
+	// reported; one no Wake reaches sees stop at its timeout anyway. What
+	// is left over goes before the next repetition's meter starts.
+	wake()
+	tick := time.NewTicker(time.Millisecond)
+	for left := len(waiters); left > 0; {
+		select {
+		case <-done:
+			left--
+		case <-tick.C:
+			wake()
+		}
 	}
+	tick.Stop()
 	if rep.err != nil {
 		return results.Sample{}, rep.err
 	}
@@ -865,8 +909,12 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	return s, nil
 }
 
+// herdInst is what the coordinator reads of an instance: a Notifier, or a
+// waiter's multishot accept ring.
+type herdInst interface{ Syscalls() notify.SyscallCounts }
+
 // herdSyscalls sums the instances' counters.
-func herdSyscalls(insts []notify.Notifier) notify.SyscallCounts {
+func herdSyscalls(insts []herdInst) notify.SyscallCounts {
 	var sum notify.SyscallCounts
 	for _, n := range insts {
 		c := n.Syscalls()

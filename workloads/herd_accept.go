@@ -1,7 +1,6 @@
 package workloads
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"sync/atomic"
@@ -14,8 +13,6 @@ import (
 	"kbench/internal/cpu"
 	"kbench/internal/rawsys"
 	"kbench/internal/rusage"
-	"kbench/notify"
-	"kbench/results"
 )
 
 // Accept is the accept herd: herd's waiters and arrangements (herd.go) on
@@ -27,15 +24,19 @@ import (
 // one port with SO_REUSEPORT, one per waiter. A waiter told the listener
 // is ready accepts until EAGAIN; one that accepts nothing was woken for
 // nothing. io_uring polls the listener (POLL_ADD) like every other
-// backend: kbench's binding has no IORING_OP_ACCEPT, so multishot accept
-// is not measured. Every connection is numbered by its client port and
-// must be accepted exactly once. The rows' "event" is a connection.
+// backend, and has one arrangement more, maccept: each waiter's own ring
+// holds one multishot IORING_OP_ACCEPT on the listener
+// (iouring.Acceptor), so the kernel accepts for it and a Wait returns
+// connections, not readiness (accept_op says which a row measures; W=1
+// too, beside reuseport's one waiter). Every connection is numbered by
+// its client port and must be accepted exactly once. The rows' "event" is
+// a connection.
 var Accept = Workload{
 	Name:       "accept",
 	Order:      66,
 	Suite:      "herd",
 	Collectors: true,
-	Desc:       "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
+	Desc:       "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy, io_uring multishot accept per waiter) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
 	Params: []Param{
 		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
 			Help: "largest W: rows at W=1, 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},
@@ -46,9 +47,7 @@ var Accept = Workload{
 }
 
 func init() {
-	Accept.RunAll = func(ctx context.Context, cfg Config, variants []notify.Variant) []results.Result {
-		return runHerdRows(ctx, cfg, variants, Accept)
-	}
+	Accept.Rows = herdRows(Accept)
 	register(&Accept)
 	s := Suites["herd"]
 	s.Workloads = append(s.Workloads, Accept.Name)
@@ -133,27 +132,49 @@ func (w *herdWaiter) accepts(h *herdState, lfd int) uint64 {
 			}
 			return took
 		}
-		p := (*[2]byte)(unsafe.Pointer(&w.sa.Port)) // network byte order
-		port := int(p[0])<<8 | int(p[1])
-		// The server's end is closed and the stamp read before the number
-		// is swapped out: from then on the producer may close the client
-		// and the port be bound again, and a new connection from it must
-		// not meet this one's socket.
-		rawsys.Syscall6(unix.SYS_SETSOCKOPT, nfd, unix.SOL_SOCKET, unix.SO_LINGER,
-			uintptr(unsafe.Pointer(&noLinger)), unsafe.Sizeof(noLinger), 0)
-		rawsys.Syscall(unix.SYS_CLOSE, nfd, 0, 0)
-		stamp := h.acc.stamps[port].Load()
-		seq := h.acc.seqs[port].Swap(0) // pairs with the producer's Store before connect
-		if seq == 0 {
-			w.led.dup++ // a connection nobody numbered, or accepted twice
-			continue
-		}
-		now := clock.Now()
-		record(w.hist, now-stamp)
-		w.led.mark(seq)
-		w.last = now
-		took++
+		took += w.numbered(h, int(nfd))
 	}
+}
+
+// accepted accounts for a connection an accept ring (iouring.Acceptor)
+// took, its peer read with getpeername, and returns 1 if it was one of
+// the producer's, numbered and not yet accepted (0: counted a duplicate).
+func (w *herdWaiter) accepted(h *herdState, nfd int) uint64 {
+	w.salen = unix.SizeofSockaddrInet4
+	if _, e := rawsys.Syscall(unix.SYS_GETPEERNAME, uintptr(nfd), uintptr(unsafe.Pointer(&w.sa)),
+		uintptr(unsafe.Pointer(&w.salen))); e != 0 {
+		// Reset before it was looked at: its number stays with the
+		// producer, and the ledger says whether it was lost.
+		rawsys.Syscall(unix.SYS_CLOSE, uintptr(nfd), 0, 0)
+		return 0
+	}
+	return w.numbered(h, nfd)
+}
+
+// numbered closes accepted connection nfd, whose peer is in w.sa, and
+// marks its number in the ledger: 1 if it was one of the producer's and
+// not yet accepted, else 0 (counted a duplicate).
+func (w *herdWaiter) numbered(h *herdState, nfd int) uint64 {
+	p := (*[2]byte)(unsafe.Pointer(&w.sa.Port)) // network byte order
+	port := int(p[0])<<8 | int(p[1])
+	// The server's end is closed and the stamp read before the number
+	// is swapped out: from then on the producer may close the client
+	// and the port be bound again, and a new connection from it must
+	// not meet this one's socket.
+	rawsys.Syscall6(unix.SYS_SETSOCKOPT, uintptr(nfd), unix.SOL_SOCKET, unix.SO_LINGER,
+		uintptr(unsafe.Pointer(&noLinger)), unsafe.Sizeof(noLinger), 0)
+	rawsys.Syscall(unix.SYS_CLOSE, uintptr(nfd), 0, 0)
+	stamp := h.acc.stamps[port].Load()
+	seq := h.acc.seqs[port].Swap(0) // pairs with the producer's Store before connect
+	if seq == 0 {
+		w.led.dup++ // a connection nobody numbered, or accepted twice
+		return 0
+	}
+	now := clock.Now()
+	record(w.hist, now-stamp)
+	w.led.mark(seq)
+	w.last = now
+	return 1
 }
 
 // acceptClient is a connection the producer opened and has not closed.

@@ -283,7 +283,7 @@ func probeCapacity(v notify.Variant, cfg Config, n notify.Notifier, src *sourceS
 	go faninProducer(cfg.ProducerCPU, src, n, orders, reports, stop)
 	defer close(orders)
 	c := &faninCollector{n: n, src: src, wait: cfg.Wait, events: make([]notify.Event, batch), work: wl}
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	best := 0.0
 	for range 2 {
 		s, err := c.rep(d, orders, reports, hasHook)
@@ -597,11 +597,11 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 	c.raw.Reset()
 	c.late.Reset()
 	c.levels, c.edges, c.waits, c.src.reads = 0, 0, 0, 0
-	hook, isHook := ol.n.(hookUser)
-	hasHook := isHook && hasHook(ol.n)
+	hook, _ := ol.n.(notify.HelperThread)
+	hasHook := notify.HasHelper(ol.n)
 	var hook0 rusage.Usage
 	if hasHook {
-		hook0 = hook.HookUsage()
+		hook0 = hook.HelperUsage()
 	}
 	sys0 := ol.n.Syscalls()
 	cons0, err := rusage.Thread()
@@ -656,7 +656,7 @@ func (ol *openLoop) point(p loadPoint, poisson bool, window time.Duration, rng *
 		reads:     c.src.reads,
 	}
 	if hasHook {
-		h := hook.HookUsage().Sub(hook0)
+		h := hook.HelperUsage().Sub(hook0)
 		r.helper = &h
 	}
 	return r, nil

@@ -167,6 +167,7 @@ func stormConsumer(ctx context.Context, v notify.Variant, cfg Config, L, E int, 
 		if err := p.open(v, cfg, L, E, rate, batch, max(window, warm), &stop); err != nil {
 			return naSkipOrFail(res, err)
 		}
+		noteEmulated(res.Params, p.n)
 		p.ol.c.work = wl
 	}
 	if warm > 0 {

@@ -339,7 +339,7 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 	go p.run(cfg.ProducerCPU, orders, reports)
 	defer close(orders)
 
-	hasHook := hasHook(n)
+	hasHook := notify.HasHelper(n)
 	repD, warmD := mixedLengths(cfg)
 	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
 		d := repD
@@ -407,6 +407,7 @@ func mixedOpen(res results.Result, v notify.Variant, cfg Config, sp mixedSpec) (
 		res = notApplicable(res, fmt.Sprintf("backend does not support trigger %v", v.Trigger))
 		return nil, nil, nil, &res
 	}
+	noteEmulated(res.Params, n)
 	if src, err = newSourceSet(n, v, sp.S); err != nil {
 		n.Close()
 		unpin()

@@ -29,7 +29,7 @@ var Overflow = Workload{
 	Params: []Param{
 		{Name: "burst", Default: 4096, Quick: 1024, Min: 1, Max: 1 << 20, Help: "sources fired once each per burst (fd sources are capped by RLIMIT_NOFILE)"},
 		{Name: "bursts", Default: 4, Quick: 2, Min: 1, Max: 10_000, Help: "bursts per repetition"},
-		{Name: "ring_entries", Default: 256, Quick: 256, Min: 2, Max: 65536, Help: "ring size for variants that have one (io_uring cq_entries, kevent ring_slots; sq_entries and commit_batch follow) unless --set names them"},
+		{Name: "ring_entries", Default: 256, Quick: 256, Min: 2, Max: 65536, Help: "ring size asked of every backend (notify.Options.RingEntries), which sets its own ring parameters from it unless --set gives them; the row lists them in ring_params"},
 	},
 }
 
@@ -66,37 +66,39 @@ func runOverflow(ctx context.Context, v notify.Variant, cfg Config) results.Resu
 	return <-out
 }
 
-// overflowOptions sizes the variant's rings to ring: its cq_entries or
-// ring_slots, with sq_entries no larger and commit_batch half of it, each
-// only where the variant has the parameter and the command line did not set
-// it. What was changed is recorded in params (and listed in ring_params).
-func overflowOptions(v notify.Variant, cfg Config, maxSources, ring int, params map[string]string) notify.Options {
+// overflowOptions asks the variant's backend for a ring of ring entries
+// (notify.Options.RingEntries), which it maps to its own parameters unless
+// the command line set them. Params carries only the command line's
+// values, so that the backend can tell them from its defaults.
+func overflowOptions(v notify.Variant, cfg Config, maxSources, ring int) notify.Options {
 	o := cfg.options(v, maxSources)
+	for k := range o.Params {
+		if _, user := cfg.Params[k]; !user {
+			delete(o.Params, k)
+		}
+	}
+	o.RingEntries = ring
+	return o
+}
+
+// recordRing records in params the values the backend derived from
+// RingEntries (written back into o.Params by its Open: whatever is there
+// that the command line did not set), and lists their names in
+// ring_params ("none": the backend has no ring to size).
+func recordRing(cfg Config, o notify.Options, params map[string]string) {
 	var changed []string
-	set := func(name string, val int) bool {
-		if _, has := v.Params[name]; !has {
-			return false
+	for k, val := range o.Params {
+		if _, user := cfg.Params[k]; user {
+			continue
 		}
-		if _, user := cfg.Params[name]; user {
-			return false
-		}
-		o.Params[name] = val
-		params[name] = strconv.Itoa(val)
-		changed = append(changed, name)
-		return true
-	}
-	if set("cq_entries", ring) {
-		set("sq_entries", min(o.Params["sq_entries"], ring))
-	}
-	if set("ring_slots", ring) {
-		set("commit_batch", max(1, ring/2))
+		params[k] = strconv.Itoa(val)
+		changed = append(changed, k)
 	}
 	sort.Strings(changed)
 	params["ring_params"] = strings.Join(changed, "+")
 	if len(changed) == 0 {
 		params["ring_params"] = "none"
 	}
-	return o
 }
 
 func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, bursts, ring int, res results.Result) results.Result {
@@ -126,7 +128,8 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 		// at zero.
 		defer func() { efdPool.put(lease, fds) }()
 	}
-	n, err := openForSources(v, overflowOptions(v, cfg, B, ring, res.Params))
+	o := overflowOptions(v, cfg, B, ring)
+	n, err := openForSources(v, o)
 	if na, ok := err.(naReason); ok {
 		res = notApplicable(res, string(na))
 		return res
@@ -135,6 +138,8 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 		return skipOrFail(res, err)
 	}
 	defer n.Close()
+	noteEmulated(res.Params, n)
+	recordRing(cfg, o, res.Params)
 	src := &sourceSet{n: n, kind: v.Sources, trig: v.Trigger, fds: fds}
 	if v.Sources == notify.SourceUser {
 		src.us = n.(notify.UserSources)
@@ -167,31 +172,13 @@ func overflowConsumer(ctx context.Context, v notify.Variant, cfg Config, B, burs
 	if cfg.Wait == WaitSpin {
 		c.timeout = 0
 	}
-	hasHook := hasHook(n)
-	for rep := -1; rep < cfg.Reps; rep++ { // rep -1 is the warm-up
-		d := max(cfg.Duration/2, time.Millisecond)
-		if rep < 0 {
-			if cfg.Warmup <= 0 {
-				continue
-			}
-			d = max(cfg.Warmup/2, time.Millisecond)
-		}
-		if ctx.Err() != nil {
-			res.Reason = strings.TrimPrefix(res.Reason+"; interrupted", "; ")
-			break
-		}
+	hasHook := notify.HasHelper(n)
+	loop := repLoop{half: true, keepReason: true}
+	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
 		s, err := c.rep(ctx, d, bursts, orders, reports, hasHook)
-		if err != nil {
-			return fail(res, err)
-		}
-		if rep < 0 && s.Lost == 0 && s.Dup == 0 {
-			continue
-		}
-		s.Rep = rep
-		res.Samples = append(res.Samples, s)
-		if rep < 0 {
-			break // a broken warm-up is kept as evidence
-		}
+		return s, s.Lost == 0 && s.Dup == 0, err
+	}) {
+		return res
 	}
 	if _, _, lost, dup := res.Totals(); lost == 0 && dup == 0 {
 		fds = nil // every firing was collected: nothing to drain

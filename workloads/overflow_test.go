@@ -2,7 +2,7 @@ package workloads
 
 import (
 	"context"
-	"strconv"
+	"maps"
 	"testing"
 	"time"
 
@@ -42,15 +42,22 @@ func TestOverflowEpollExactlyOnce(t *testing.T) {
 
 func TestOverflowDetectsADroppedEvent(t *testing.T) { expectDroppedEventFails(t, Overflow) }
 
-// A variant with ring parameters gets ring_entries, with sq_entries and
-// commit_batch following, except what the command line names.
+// The workload asks for ring_entries through notify.Options.RingEntries,
+// passing only the command line's parameters, and records what the
+// backend derived from it (what its Open wrote back into Params).
 func TestOverflowSetsRingSizes(t *testing.T) {
-	var got map[string]int
+	var ring int
+	var passed map[string]int
 	v := epollVariant("lt")
-	v.Params = map[string]int{"cq_entries": 4096, "sq_entries": 256, "ring_slots": 1024, "commit_batch": 512, "zach_n": 256}
+	v.Params = map[string]int{"cq_entries": 4096, "sq_entries": 256, "commit_batch": 512}
 	open := v.Open
 	v.Open = func(o notify.Options) (notify.Notifier, error) {
-		got = o.Params
+		ring, passed = o.RingEntries, maps.Clone(o.Params)
+		// A backend that maps RingEntries as io_uring does.
+		if _, user := o.Params["cq_entries"]; !user {
+			o.Params["cq_entries"] = o.RingEntries
+			o.Params["sq_entries"] = min(256, o.RingEntries)
+		}
 		return open(o)
 	}
 	cfg := quickCfg()
@@ -60,17 +67,21 @@ func TestOverflowSetsRingSizes(t *testing.T) {
 	if r.Status != results.StatusOK {
 		t.Fatalf("status %s: %s", r.Status, r.Reason)
 	}
-	want := map[string]int{"cq_entries": 64, "sq_entries": 64, "ring_slots": 64, "commit_batch": 7, "zach_n": 256}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("opened with %s=%d, want %d (all: %v)", k, got[k], w, got)
-		}
-		if r.Params[k] != strconv.Itoa(w) {
-			t.Errorf("recorded %s=%q, want %d", k, r.Params[k], w)
+	if ring != 64 || !maps.Equal(passed, map[string]int{"commit_batch": 7}) {
+		t.Errorf("opened with RingEntries %d and Params %v; want 64 and only the command line's commit_batch=7", ring, passed)
+	}
+	for k, w := range map[string]string{"cq_entries": "64", "sq_entries": "64", "commit_batch": "7",
+		"ring_entries": "64", "ring_params": "cq_entries+sq_entries"} {
+		if r.Params[k] != w {
+			t.Errorf("recorded %s=%q, want %q", k, r.Params[k], w)
 		}
 	}
-	if r.Params["ring_params"] != "cq_entries+ring_slots+sq_entries" || r.Params["ring_entries"] != "64" {
-		t.Errorf("ring_params %q ring_entries %q", r.Params["ring_params"], r.Params["ring_entries"])
+	// The user's own ring parameter: the backend leaves it, nothing derived.
+	cfg.Params["cq_entries"] = 512
+	r = Overflow.Run(context.Background(), v, cfg)
+	if r.Status != results.StatusOK || r.Params["cq_entries"] != "512" || r.Params["ring_params"] != "none" {
+		t.Errorf("cq_entries=512 set: status %s, recorded cq_entries=%q ring_params=%q; want 512 and none",
+			r.Status, r.Params["cq_entries"], r.Params["ring_params"])
 	}
 }
 

@@ -93,6 +93,7 @@ func runPingpong(ctx context.Context, v notify.Variant, cfg Config) results.Resu
 		if err != nil {
 			return naSkipOrFail(res, err)
 		}
+		noteEmulated(res.Params, g.threads[0].n)
 		groups = append(groups, g)
 	}
 	for _, g := range groups {

@@ -148,6 +148,9 @@ func scaleConsumer(ctx context.Context, v notify.Variant, cfg Config, pts []int,
 			pcfg.Warmup = 0
 		}
 		err := p.run(ctx, v, pcfg, samples)
+		if p.emulated {
+			res.Params["emulated"] = "true"
+		}
 		var na naReason
 		switch {
 		case errors.As(err, &na):
@@ -175,18 +178,19 @@ func scaleConsumer(ctx context.Context, v notify.Variant, cfg Config, pts []int,
 // scalePoint is one N: its sources, the active subset the producer fires
 // (through fan-in's producer and collector), and the timed registration.
 type scalePoint struct {
-	cb      *ctlBatcher
-	want, n int // the point's label and the N it runs with
-	trig    notify.Trigger
-	nt      notify.Notifier
-	us      notify.UserSources
-	fds     []int    // fd sources: n eventfds, lent by efdPool
-	ids     []int    // user sources: the current ids
-	tok     []uint64 // each source's token: the active ones 0..A-1, as fan-in's collector expects
-	act     []int    // indexes of the active sources
-	src     *sourceSet
-	c       *faninCollector
-	events  []notify.Event // room for N: see flush
+	cb       *ctlBatcher
+	want, n  int // the point's label and the N it runs with
+	trig     notify.Trigger
+	nt       notify.Notifier
+	emulated bool // nt.Caps().Emulated (the row records it)
+	us       notify.UserSources
+	fds      []int    // fd sources: n eventfds, lent by efdPool
+	ids      []int    // user sources: the current ids
+	tok      []uint64 // each source's token: the active ones 0..A-1, as fan-in's collector expects
+	act      []int    // indexes of the active sources
+	src      *sourceSet
+	c        *faninCollector
+	events   []notify.Event // room for N: see flush
 }
 
 func newScalePoint(v notify.Variant, want, n, active int) *scalePoint {
@@ -241,6 +245,7 @@ func (p *scalePoint) run(ctx context.Context, v notify.Variant, cfg Config, samp
 	}
 	defer nt.Close()
 	p.nt = nt
+	p.emulated = nt.Caps().Emulated
 	p.events = make([]notify.Event, max(p.n, scaleBatch))
 	A := len(p.act)
 	p.src = &sourceSet{n: nt, kind: v.Sources, trig: v.Trigger, busy: make([]paddedU32, A)}
@@ -262,7 +267,7 @@ func (p *scalePoint) run(ctx context.Context, v notify.Variant, cfg Config, samp
 	var stop atomic.Bool
 	go faninProducer(cfg.ProducerCPU, p.src, nt, orders, reports, &stop)
 	defer close(orders)
-	hasHook := hasHook(nt)
+	hasHook := notify.HasHelper(nt)
 
 	window := func(d time.Duration) time.Duration { return max(d/16, time.Millisecond) }
 	for rep := -1; rep < len(samples); rep++ { // rep -1 is the warm-up

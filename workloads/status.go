@@ -115,6 +115,7 @@ func openPinned(res results.Result, v notify.Variant, cfg Config, S int) (n noti
 		res = notApplicable(res, fmt.Sprintf("backend does not support trigger %v", v.Trigger))
 		return nil, nil, nil, &res
 	}
+	noteEmulated(res.Params, n) // the caller's map
 	if src, err = newSourceSet(n, v, S); err != nil {
 		n.Close()
 		unpin()

@@ -23,6 +23,18 @@ func TestConformanceSyscall(t *testing.T) {
 	})
 }
 
+// TestConformanceShared: the syscall variant's shape, whose context
+// several goroutines may wait on (the shared-waiters check runs here).
+func TestConformanceShared(t *testing.T) {
+	notifytest.Run(t, func() (notify.Notifier, error) {
+		s, err := NewShared(Options{MaxSources: testSources})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	})
+}
+
 // TestVariantsOpen opens each row as the harness would and checks that the
 // ring variants really reap from the ring on this kernel.
 func TestVariantsOpen(t *testing.T) {
@@ -41,6 +53,9 @@ func TestVariantsOpen(t *testing.T) {
 			defer nf.Close()
 			if !nf.Caps().Triggers.Has(v.Trigger) {
 				t.Errorf("variant trigger %v not in caps %v", v.Trigger, nf.Caps().Triggers)
+			}
+			if s, ok := nf.(*Shared); ok {
+				nf = s.Notifier
 			}
 			mode, why := nf.(*Notifier).Reaping()
 			want := ReapRing

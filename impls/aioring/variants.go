@@ -12,6 +12,11 @@ import "kbench/notify"
 // io_submit: next to epoll's oneshot row (one epoll_ctl per re-arm) it shows
 // what batching the re-arm is worth, and next to "ring" what level-on-top
 // costs (nothing in system calls: both resubmit once per Wait).
+//
+// notify.Options.RingEntries does not apply: every registered poll holds
+// one of the context's nr_events until it completes (io_submit reserves a
+// completion slot per iocb), so the ring is sized by MaxSources and cannot
+// be smaller than the sources registered.
 func Variants() []notify.Variant {
 	open := func(r Reap) func(notify.Options) (notify.Notifier, error) {
 		return func(o notify.Options) (notify.Notifier, error) {
@@ -30,8 +35,14 @@ func Variants() []notify.Variant {
 		},
 		{
 			Backend: "aioring", Name: "syscall", Trigger: notify.Level, Sources: notify.SourceFD,
-			Note: "IOCB_CMD_POLL reaped with io_getevents only; level derived by resubmission",
-			Open: open(ReapSyscall),
+			Note: "IOCB_CMD_POLL reaped with io_getevents only; level derived by resubmission; several waiters may share the context",
+			Open: func(o notify.Options) (notify.Notifier, error) {
+				s, err := NewShared(Options{MaxSources: o.MaxSources})
+				if err != nil {
+					return nil, err
+				}
+				return s, nil
+			},
 		},
 		{
 			Backend: "aioring", Name: "ring-oneshot", Trigger: notify.Oneshot, Sources: notify.SourceFD,

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"kbench/internal/rusage"
+	"kbench/notify"
 )
 
 // The SQPOLL thread is a kernel thread of this process ("iou-sqp-PID"), so
@@ -45,13 +46,16 @@ func newSQTask(before map[int]bool) int {
 	return 0
 }
 
-// HasHook reports whether the ring has a kernel-side thread of its own.
-func (n *Notifier) HasHook() bool { return n.setup == SQPoll }
+// The SQPOLL thread is the ring's helper thread (notify.HelperThread).
+var _ notify.HelperThread = (*Notifier)(nil)
 
-// HookUsage is the SQPOLL thread's CPU time so far. The thread names itself
+// HasHelper reports whether the ring has a kernel-side thread of its own.
+func (n *Notifier) HasHelper() bool { return n.setup == SQPoll }
+
+// HelperUsage is the SQPOLL thread's CPU time so far. The thread names itself
 // "iou-sqp-…" only once it first runs, which can be after io_uring_setup has
 // returned, so it is looked up here until found.
-func (n *Notifier) HookUsage() rusage.Usage {
+func (n *Notifier) HelperUsage() rusage.Usage {
 	if n.sqTID == 0 && n.sqBefore != nil {
 		n.sqTID = newSQTask(n.sqBefore)
 	}

@@ -46,14 +46,11 @@ func init() {
 
 func opener(s Setup, tr notify.Trigger) func(notify.Options) (notify.Notifier, error) {
 	return func(o notify.Options) (notify.Notifier, error) {
-		cq := o.Param("cq_entries", DefaultCQEntries)
-		if _, set := o.Params["cq_entries"]; !set && o.RingEntries > 0 {
-			cq = o.RingEntries // the generic knob; New keeps sq_entries no larger
-		}
+		ringEntries(&o)
 		n, err := New(Config{
 			Setup:        s,
 			SQEntries:    uint32(o.Param("sq_entries", DefaultSQEntries)),
-			CQEntries:    uint32(cq),
+			CQEntries:    uint32(o.Param("cq_entries", DefaultCQEntries)),
 			HelperCPU:    o.HelperCPU,
 			SQThreadIdle: time.Duration(o.Param("sq_thread_idle_ms", int(DefaultSQThreadIdle/time.Millisecond))) * time.Millisecond,
 			Multishot:    tr == notify.Multishot,
@@ -62,5 +59,26 @@ func opener(s Setup, tr notify.Trigger) func(notify.Options) (notify.Notifier, e
 			return nil, err // a nil *Notifier must not become a non-nil interface
 		}
 		return n, nil
+	}
+}
+
+// ringEntries maps notify.Options.RingEntries to the ring's sizes:
+// cq_entries, with sq_entries no larger, unless Params sets cq_entries
+// (the user's ring wins, and RingEntries is ignored); a sq_entries that
+// Params sets stays (New clamps it to the CQ). Each value derived is
+// written to Params, so that the row records what was used.
+func ringEntries(o *notify.Options) {
+	if o.RingEntries <= 0 {
+		return
+	}
+	if _, user := o.Params["cq_entries"]; user {
+		return
+	}
+	if o.Params == nil {
+		o.Params = map[string]int{}
+	}
+	o.Params["cq_entries"] = o.RingEntries
+	if _, user := o.Params["sq_entries"]; !user {
+		o.Params["sq_entries"] = min(DefaultSQEntries, o.RingEntries)
 	}
 }

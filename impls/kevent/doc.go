@@ -67,7 +67,7 @@
 // socket — a producer with no kernel entry, which the design did not have.
 // fd sources reach storage_ready from a hook thread pinned to
 // Options.HelperCPU that learns their activity from its own edge-triggered
-// epoll instance (emulated: results say so, and HookUsage reports the
+// epoll instance (emulated: results say so, and HelperUsage reports the
 // thread's CPU).
 //
 // The other source kinds (notify.KindSources, kinds.go) are kevent types

@@ -149,6 +149,7 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 	if path > PathZach {
 		return nil, fmt.Errorf("kevent: unknown path %d: %w", path, notify.ErrInvalid)
 	}
+	ringEntries(path, &opts)
 	slots := opts.Param(ParamRingSlots, DefaultRingSlots)
 	fd := opts.Param(ParamFireDirect, DefaultFireDirect)
 	wa := opts.Param(ParamWakeupAll, DefaultWakeupAll)
@@ -200,22 +201,18 @@ func (n *Notifier) Caps() notify.Caps {
 // Syscalls reports the counters.
 func (n *Notifier) Syscalls() notify.SyscallCounts { return n.calls.Snapshot() }
 
-// HasHook reports whether the hook thread runs (it starts with the first fd
-// or timer source); user-source rows have none.
-func (n *Notifier) HasHook() bool { return n.k.getHook() != nil }
+// The hook thread is the queue's helper thread (notify.HelperThread).
+var _ notify.HelperThread = (*Notifier)(nil)
 
-// HasHelper (notify.HelperThread) is HasHook: the hook thread is the
-// emulated kernel's, and it serves timers as well as fds.
-func (n *Notifier) HasHelper() bool { return n.HasHook() }
+// HasHelper reports whether the hook thread runs (it starts with the first
+// fd or timer source); user-source rows have none.
+func (n *Notifier) HasHelper() bool { return n.k.getHook() != nil }
 
-// HelperUsage (notify.HelperThread) is HookUsage.
-func (n *Notifier) HelperUsage() rusage.Usage { return n.HookUsage() }
-
-// HookUsage is the hook thread's RUSAGE_THREAD totals so far, sampled by
+// HelperUsage is the hook thread's RUSAGE_THREAD totals so far, sampled by
 // the thread itself on request (zero if no fd source was ever added). After
 // Close it is the thread's final sample. In a shared Kernel the thread
 // serves every queue.
-func (n *Notifier) HookUsage() rusage.Usage { return n.k.HookUsage() }
+func (n *Notifier) HelperUsage() rusage.Usage { return n.k.HookUsage() }
 
 func (n *Notifier) allocReg() int {
 	if k := len(n.free); k > 0 {

@@ -91,12 +91,12 @@ func TestHelperCPURefused(t *testing.T) {
 	}
 }
 
-func TestHookUsage(t *testing.T) {
+func TestHelperUsage(t *testing.T) {
 	n, err := New(PathZach, testOptions)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := n.HookUsage(); u != (rusage.Usage{}) {
+	if u := n.HelperUsage(); u != (rusage.Usage{}) {
 		t.Errorf("usage %+v without a hook thread", u)
 	}
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
@@ -117,7 +117,7 @@ func TestHookUsage(t *testing.T) {
 		}
 		unix.Read(fd, b[:])
 	}
-	mid := n.HookUsage()
+	mid := n.HelperUsage()
 	// The thread waited in epoll_wait for the 200 writes: it was switched
 	// out around most of them, asleep (voluntary) or, on a loaded machine,
 	// preempted first (98 voluntary and 140 involuntary seen under load).
@@ -128,7 +128,7 @@ func TestHookUsage(t *testing.T) {
 		t.Errorf("%d hook calls for 200 reports", c)
 	}
 	n.Close()
-	end := n.HookUsage()
+	end := n.HelperUsage()
 	if end.Nvcsw < mid.Nvcsw || end.CPUNs() < mid.CPUNs() {
 		t.Errorf("final usage %+v below an earlier sample %+v", end, mid)
 	}

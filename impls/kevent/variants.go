@@ -87,3 +87,27 @@ func pathParams(p Path) map[string]int {
 	}
 	return map[string]int{}
 }
+
+// ringEntries maps notify.Options.RingEntries to the path's ring, where it
+// has one (take29, zach): ring_slots, with take29's commit_batch half of it,
+// each unless Params sets it (the user's value wins; a ring_slots the user
+// set makes RingEntries ignored). Each value derived is written to Params,
+// so that the row records what was used.
+func ringEntries(p Path, o *notify.Options) {
+	has := pathParams(p)
+	if _, ring := has[ParamRingSlots]; o.RingEntries <= 0 || !ring {
+		return
+	}
+	if _, user := o.Params[ParamRingSlots]; user {
+		return
+	}
+	if o.Params == nil {
+		o.Params = map[string]int{}
+	}
+	o.Params[ParamRingSlots] = o.RingEntries
+	if _, batch := has[ParamCommitBatch]; batch {
+		if _, user := o.Params[ParamCommitBatch]; !user {
+			o.Params[ParamCommitBatch] = max(1, o.RingEntries/2)
+		}
+	}
+}

@@ -54,6 +54,9 @@ func (g *Gate) Close() bool {
 	}
 }
 
+// Idle reports whether no call is inside the gate.
+func (g *Gate) Idle() bool { return g.state.Load()&^closedBit == 0 }
+
 // WaitIdle returns once no caller is inside. The caller must have woken any
 // sleeper first.
 func (g *Gate) WaitIdle() {
