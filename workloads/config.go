@@ -64,13 +64,22 @@ type Param struct {
 	// before anything runs.
 	Min, Max int
 	Help     string
+	// Valid, when set, refuses values inside the range that still cannot
+	// be used (a signal the process cannot watch), in one line that names
+	// the parameter.
+	Valid func(v int) error
 }
 
 // Check refuses a value outside the parameter's range, in one line that
-// names the parameter, the value and the range.
+// names the parameter, the value and the range, and a value Valid refuses.
 func (p Param) Check(v int) error {
 	if v < p.Min || v > p.Max {
 		return fmt.Errorf("%s=%d is outside its range %d..%d", p.Name, v, p.Min, p.Max)
+	}
+	if p.Valid != nil {
+		if err := p.Valid(v); err != nil {
+			return fmt.Errorf("%s=%d: %w", p.Name, v, err)
+		}
 	}
 	return nil
 }

@@ -33,8 +33,10 @@ import (
 //     each with at most one firing outstanding, as in fan-in: the load the
 //     other kinds compete with;
 //   - timer: T periodic CLOCK_MONOTONIC timers, periods log-spaced from
-//     50 µs to 10 ms (mixedPeriods), armed with absolute first expiries;
-//   - signal: one real-time signal (mixedSignal) blocked on the collector
+//     50 µs to 10 ms by default (mixedPeriods, timer_min_us/timer_max_us),
+//     armed with absolute first expiries;
+//   - signal: one real-time signal (`signal`, mixedSignal by default)
+//     blocked on the collector
 //     thread and raised at it (tgkill) by the producer at signal_rate;
 //   - user: one user event posted (KindSources.Post) by the producer at
 //     user_rate, the k-th post adding the value 1+k%3.
@@ -95,7 +97,10 @@ var Mixed = Workload{
 		"latency from the intended time (timers: lateness), starvation, exactly-once per kind; repetitions of duration/3",
 	Params: []Param{
 		{Name: "sources", Default: 16, Quick: 8, Min: 1, Max: 65536, Help: "S: descriptors fired closed-loop by the producer, each with at most one firing outstanding"},
-		{Name: "timers", Default: 8, Quick: 4, Min: 0, Max: 64, Help: "T: periodic timers, periods log-spaced from 50 µs to 10 ms (one timer: 1 ms); 0: none"},
+		{Name: "timers", Default: 8, Quick: 4, Min: 0, Max: 64, Help: "T: periodic timers, periods log-spaced from timer_min_us to timer_max_us (one timer: their geometric mean); 0: none"},
+		{Name: "timer_min_us", Default: 50, Quick: 50, Min: 1, Max: mixedMaxPeriodUs, Help: "the shortest timer period, µs (at most a day)"},
+		{Name: "timer_max_us", Default: 10_000, Quick: 10_000, Min: 1, Max: mixedMaxPeriodUs, Help: "the longest timer period, µs (at most a day; the two bounds may come in either order)"},
+		{Name: "signal", Default: mixedSignal, Quick: mixedSignal, Min: 1, Max: notify.SigRTMax, Valid: mixedSignalOK, Help: "the real-time signal raised at the collector thread (34..64)"},
 		{Name: "signal_rate", Default: 2000, Quick: 2000, Min: 0, Max: 100_000, Help: "real-time signals/s the producer raises at the collector thread (tgkill); 0: none"},
 		{Name: "user_rate", Default: 10000, Quick: 10000, Min: 0, Max: 1_000_000, Help: "user-event posts/s (the k-th adds 1+k%3; the sum is checked); 0: none"},
 		{Name: "batch", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "events slice length passed to Wait"},
@@ -111,16 +116,26 @@ func init() {
 // mixedKinds are the kinds a row measures, in the order of its metrics.
 var mixedKinds = []notify.Kind{notify.KindFD, notify.KindTimer, notify.KindSignal, notify.KindUser}
 
-// mixedSignal is the signal raised at the collector: a real-time one, so
-// that every raise is queued and counted.
+// mixedSignal is the default signal raised at the collector: a real-time
+// one, so that every raise is queued and counted.
 const mixedSignal = notify.SigRTMin + 6
 
-// Timer periods: log-spaced between these.
-const (
-	mixedMinPeriod = 50 * time.Microsecond
-	mixedMaxPeriod = 10 * time.Millisecond
-	mixedOnePeriod = time.Millisecond // the period of a lone timer
-)
+// mixedSignalOK refuses a signal the row cannot watch (notify.CheckSignal:
+// SIGKILL, SIGSTOP, the Go runtime's own) and a standard signal, which the
+// kernel coalesces while it is pending, so that raises could not be
+// counted one by one.
+func mixedSignalOK(sig int) error {
+	if err := notify.CheckSignal(sig); err != nil {
+		return err
+	}
+	if sig < notify.SigRTMin {
+		return fmt.Errorf("signal %d is a standard signal, which the kernel coalesces while pending; mixed counts every raise: use a real-time signal %d..%d", sig, notify.SigRTMin, notify.SigRTMax)
+	}
+	return nil
+}
+
+// mixedMaxPeriodUs: a timer period of at most a day (notify.MaxTimerSpan).
+const mixedMaxPeriodUs = int(notify.MaxTimerSpan / time.Microsecond)
 
 // mixedLead is how far ahead of the order a repetition starts: time to arm
 // the timers and wake the producer, so that the first expirations are not
@@ -172,16 +187,18 @@ func mixedUnits() []results.Unit {
 	return u
 }
 
-// mixedPeriods are T timer periods, log-spaced from mixedMinPeriod to
-// mixedMaxPeriod.
-func mixedPeriods(T int) []time.Duration {
+// mixedPeriods are T timer periods, log-spaced from the shorter of a and b
+// to the longer; a lone timer's is their geometric mean (to the µs).
+func mixedPeriods(T int, a, b time.Duration) []time.Duration {
+	lo, hi := min(a, b), max(a, b)
 	if T == 1 {
-		return []time.Duration{mixedOnePeriod}
+		g := math.Sqrt(float64(lo) * float64(hi))
+		return []time.Duration{max(time.Microsecond, time.Duration(math.Round(g/1e3))*time.Microsecond)}
 	}
 	ps := make([]time.Duration, T)
-	ratio := float64(mixedMaxPeriod) / float64(mixedMinPeriod)
+	ratio := float64(hi) / float64(lo)
 	for i := range ps {
-		ps[i] = time.Duration(math.Round(float64(mixedMinPeriod) * math.Pow(ratio, float64(i)/float64(T-1))))
+		ps[i] = time.Duration(math.Round(float64(lo) * math.Pow(ratio, float64(i)/float64(max(T-1, 1)))))
 	}
 	return ps
 }
@@ -191,14 +208,18 @@ type mixedSpec struct {
 	S, batch          int
 	periods           []time.Duration
 	sigRate, userRate int
+	sig               int // the signal raised at the collector
 	needKinds         notify.Kinds
 }
 
 func runMixed(ctx context.Context, v notify.Variant, cfg Config) results.Result {
 	sp := mixedSpec{
-		S:        cfg.param(Mixed, "sources"),
-		batch:    cfg.param(Mixed, "batch"),
-		periods:  mixedPeriods(cfg.param(Mixed, "timers")),
+		S:     cfg.param(Mixed, "sources"),
+		batch: cfg.param(Mixed, "batch"),
+		periods: mixedPeriods(cfg.param(Mixed, "timers"),
+			time.Duration(cfg.param(Mixed, "timer_min_us"))*time.Microsecond,
+			time.Duration(cfg.param(Mixed, "timer_max_us"))*time.Microsecond),
+		sig:      cfg.param(Mixed, "signal"),
 		sigRate:  cfg.param(Mixed, "signal_rate"),
 		userRate: cfg.param(Mixed, "user_rate"),
 	}
@@ -223,7 +244,7 @@ func runMixed(ctx context.Context, v notify.Variant, cfg Config) results.Result 
 	}
 	if sp.sigRate > 0 {
 		sp.needKinds |= notify.KindsOf(notify.KindSignal)
-		res.Params["signal"] = strconv.Itoa(mixedSignal)
+		res.Params["signal"] = strconv.Itoa(sp.sig)
 	}
 	if sp.userRate > 0 {
 		sp.needKinds |= notify.KindsOf(notify.KindUser)
@@ -312,12 +333,12 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 		return fail(res, err)
 	}
 	if sp.sigRate > 0 {
-		if err := notify.BlockSignal(mixedSignal); err != nil {
-			return fail(res, fmt.Errorf("block signal %d on the collector thread: %w", mixedSignal, err))
+		if err := notify.BlockSignal(sp.sig); err != nil {
+			return fail(res, fmt.Errorf("block signal %d on the collector thread: %w", sp.sig, err))
 		}
-		if c.sigID, err = ks.AddSignal(mixedSignal, mixedToken(notify.KindSignal, 0)); err != nil {
+		if c.sigID, err = ks.AddSignal(sp.sig, mixedToken(notify.KindSignal, 0)); err != nil {
 			c.sigID = -1
-			return mixedKindErr(res, notify.KindSignal, fmt.Errorf("add signal %d: %w", mixedSignal, err))
+			return mixedKindErr(res, notify.KindSignal, fmt.Errorf("add signal %d: %w", sp.sig, err))
 		}
 	}
 	if sp.userRate > 0 {
@@ -962,7 +983,7 @@ func (p *mixedProducer) rep(o mixedOrder, r *mixedReport) error {
 			k := r.signals + 1
 			// Pairs with stampRing.due's slot Load.
 			c.sigAt.at[k%stampSlots].Store(clock.Now())
-			if err := notify.RaiseSignal(c.tid, mixedSignal); err != nil {
+			if err := notify.RaiseSignal(c.tid, c.sp.sig); err != nil {
 				if errors.Is(err, unix.EAGAIN) {
 					break // the queue is full: raise k again next pass
 				}

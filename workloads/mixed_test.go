@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -511,14 +512,50 @@ func TestMixedRefusals(t *testing.T) {
 	}
 }
 
-func TestMixedPeriods(t *testing.T) {
-	if p := mixedPeriods(1); len(p) != 1 || p[0] != time.Millisecond {
-		t.Errorf("one timer: %v", p)
+// The parameters a user may get wrong are refused before anything runs,
+// in one line naming the parameter.
+func TestMixedBadParams(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		v    int
+		want string
+	}{
+		{"timer_min_us", 0, "outside its range"},
+		{"timer_max_us", -5, "outside its range"},
+		{"timer_max_us", 86_400_000_001, "outside its range"},
+		{"signal", 9, "signal=9"},
+		{"signal", 19, "signal=19"},
+		{"signal", 65, "outside its range"},
+		{"signal", 10, "standard signal"},
+		{"timers", 65, "outside its range"},
+	} {
+		err := CheckParams(map[string]int{c.name: c.v}, []Workload{Mixed}, nil)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s=%d: %v, want one line with %q", c.name, c.v, err, c.want)
+		}
 	}
-	if p := mixedPeriods(0); len(p) != 0 {
+	for _, ok := range []map[string]int{{"signal": 34}, {"signal": 64}, {"timer_min_us": 86_400_000_000}} {
+		if err := CheckParams(ok, []Workload{Mixed}, nil); err != nil {
+			t.Errorf("%v refused: %v", ok, err)
+		}
+	}
+}
+
+func TestMixedPeriods(t *testing.T) {
+	lo, hi := 50*time.Microsecond, 10*time.Millisecond
+	if p := mixedPeriods(1, lo, hi); len(p) != 1 || p[0] != 707*time.Microsecond {
+		t.Errorf("one timer: %v, want the geometric mean 707µs", p)
+	}
+	if p := mixedPeriods(0, lo, hi); len(p) != 0 {
 		t.Errorf("no timers: %v", p)
 	}
-	p := mixedPeriods(8)
+	if p, q := mixedPeriods(8, lo, hi), mixedPeriods(8, hi, lo); !slices.Equal(p, q) {
+		t.Errorf("bounds in either order: %v, %v", p, q)
+	}
+	if p := mixedPeriods(3, time.Millisecond, time.Millisecond); !slices.Equal(p, []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond}) {
+		t.Errorf("equal bounds: %v", p)
+	}
+	p := mixedPeriods(8, lo, hi)
 	if p[0] != 50*time.Microsecond || p[7] != 10*time.Millisecond {
 		t.Errorf("ends %v, %v", p[0], p[7])
 	}
