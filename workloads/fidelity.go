@@ -41,9 +41,9 @@ var Fidelity = Workload{
 	Params: []Param{
 		{Name: "sources", Default: 64, Min: 1, Max: 65536, Help: "eventfds, on both sides"},
 		{Name: "batch", Default: 256, Min: 1, Max: 65536, Help: "events per Wait, on both sides"},
-		{Name: "rounds", Default: 20, Quick: 1, Min: 1, Max: 1000, Help: "Go and C repetitions, alternating"},
+		{Name: "rounds", Default: 16, Quick: 1, Min: 1, Max: 1000, Help: "Go and C repetitions, alternating"},
 		{Name: "round_ms", Default: 30, Quick: 20, Min: 1, Max: 60_000, Help: "length of each side's repetition in a round (--duration does not apply)"},
-		{Name: "round_warmup_ms", Default: 20, Quick: 10, Min: 0, Max: 60_000, Help: "warm-up before each side's repetition"},
+		{Name: "round_warmup_ms", Default: 10, Quick: 10, Min: 0, Max: 60_000, Help: "warm-up before each side's repetition"},
 		workParams[0], workParams[1],
 	},
 }
