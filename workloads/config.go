@@ -22,6 +22,12 @@ const (
 // Config is what the command line decides for every workload.
 type Config struct {
 	ProducerCPU int // -1: unpinned
+	// ProducerCPUs has one CPU per producer thread of a workload that
+	// runs several (Workload.Producers: herd, accept), ProducerCPU first
+	// (a CPU may appear more than once: threads sharing it). Empty:
+	// ProducerCPU alone. Every other workload runs one producer, on
+	// ProducerCPU.
+	ProducerCPUs []int
 	// HelperCPU is where a backend's own kernel-side thread runs (kevent's
 	// fd hook, io_uring's SQPOLL thread); -1: unpinned.
 	HelperCPU   int
@@ -45,6 +51,20 @@ func (c Config) Collectors() []int {
 		return []int{c.ConsumerCPU}
 	}
 	return c.CollectorCPUs
+}
+
+// MaxProducers bounds the producer threads a workload that runs several
+// is given (--producers): each is a locked OS thread, and the accept
+// herd's each hold their open clients.
+const MaxProducers = 64
+
+// Producers is ProducerCPUs, or ProducerCPU alone when it is empty: one
+// CPU per producer thread.
+func (c Config) Producers() []int {
+	if len(c.ProducerCPUs) == 0 {
+		return []int{c.ProducerCPU}
+	}
+	return c.ProducerCPUs
 }
 
 // Placement names the CPU arrangement for results.
@@ -137,6 +157,10 @@ type Workload struct {
 	// Collectors: the workload spreads its collecting threads over
 	// Config.Collectors() (herd), whose CPUs the engine then meters too.
 	Collectors bool
+	// Producers: the workload runs one producer thread per entry of
+	// Config.Producers() (herd, accept), whose CPUs the engine then
+	// meters too; any other runs one, on Config.ProducerCPU.
+	Producers bool
 	// Suite names the suite the workload belongs to: "" is the default
 	// suite (`kbench run`); a workload of a named suite (Suites) runs only
 	// with --suite=NAME or when --workload names it.

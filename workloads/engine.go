@@ -55,10 +55,14 @@ func (s *Suite) Steps() int {
 }
 
 // cpus are the CPUs whose time the engine meters for w's trials: the
-// producer's, the consumer's (every collector's for a workload that spreads
-// its collectors), the helper thread's.
+// producer's (every producer's for a workload that runs several), the
+// consumer's (every collector's for a workload that spreads its
+// collectors), the helper thread's.
 func (s *Suite) cpus(w Workload) []int {
 	c := []int{s.Cfg.ProducerCPU, s.Cfg.ConsumerCPU}
+	if w.Producers {
+		c = append(c, s.Cfg.Producers()...)
+	}
 	if w.Collectors {
 		c = append(c, s.Cfg.Collectors()...)
 	}

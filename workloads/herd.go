@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -26,8 +27,9 @@ import (
 	"kbench/results"
 )
 
-// Herd: W waiter threads collect S eventfds fired by one producer, in three
-// arrangements (herdArrangements): one instance W threads block on
+// Herd: W waiter threads collect S eventfds fired by one producer (or by
+// P, one per entry of Config.Producers(), each firing its own share of
+// the sources: herdProds), in three arrangements (herdArrangements): one instance W threads block on
 // (shared), W instances each watching every source (replicated, with the
 // mechanism's wake-up policy between instances: EPOLLEXCLUSIVE or not,
 // kevent's first waker or WAKEUP_ALL), and the sources split between W
@@ -38,7 +40,9 @@ import (
 // A firing is collected by the waiter whose read of the eventfd returns its
 // number: the read is atomic, so however many waiters are told, exactly one
 // takes it, and the others' reports are stale copies. The ledgers of all
-// waiters are merged to check every firing taken exactly once.
+// waiters are merged to check every firing taken exactly once; the
+// producers number their firings from one shared counter, so the ledger
+// is the same with one producer or several.
 //
 // Each row (a variant in an arrangement at a W, herdRows) is a row of the
 // engine's like any variant's: every trial sets it up afresh, trials go in
@@ -47,6 +51,7 @@ var Herd = Workload{
 	Name:       "herd",
 	Order:      65,
 	Collectors: true,
+	Producers:  true,
 	Desc:       "W waiters on S eventfds, per arrangement (shared instance, replicated instances, sharded sources) and wake-up policy: events/s, wasted wake-ups, context switches, latency, fairness and CPU per event",
 	Params: []Param{
 		{Name: "waiters", Default: 2, Quick: 2, Min: 1, Max: herdMaxWaiters,
@@ -54,7 +59,7 @@ var Herd = Workload{
 		{Name: "sources", Default: 64, Quick: 16, Min: 1, Max: 65536, Help: "eventfds, each with at most one firing outstanding"},
 		{Name: "batch", Default: 64, Quick: 64, Min: 1, Max: 65536, Help: "events slice length each waiter passes to Wait"},
 		{Name: "interval_us", Default: 100, Quick: 100, Min: 0, Max: 1_000_000,
-			Help: "µs the producer sleeps after each firing (round-robin over the sources), so that each firing meets sleeping waiters (the herd); 0: fire every source as soon as its last firing is taken (saturation)"},
+			Help: "µs each producer sleeps after each firing (round-robin over its sources), so that each firing meets sleeping waiters (the herd); 0: fire every source as soon as its last firing is taken (saturation)"},
 	},
 }
 
@@ -220,12 +225,30 @@ func (r *herdRow) result(cfg Config) results.Result {
 	}
 	res.Params["collector_cpus"] = strings.Join(cs, ",")
 	// The row says when waiters share CPUs (with each other or, on a
-	// machine this small, with the producer).
+	// machine this small, with a producer).
+	producers := cfg.Producers()
 	shared := W > len(distinct)
 	for c := range distinct {
-		shared = shared || c == cfg.ProducerCPU
+		shared = shared || slices.Contains(producers, c)
 	}
 	res.Params["waiters_share_cpus"] = strconv.FormatBool(shared)
+	if len(producers) > 1 {
+		// Several producers (with one, the row is as it always was:
+		// producer_cpu says where). Each fires its own share of the
+		// sources (the accept herd: opens connections); the row says
+		// when they share CPUs, with each other or with waiters.
+		var ps []string
+		pdistinct := map[int]bool{}
+		pshared := false
+		for _, c := range producers {
+			ps = append(ps, strconv.Itoa(c))
+			pdistinct[c] = true
+			pshared = pshared || distinct[c]
+		}
+		res.Params["producers"] = strconv.Itoa(len(producers))
+		res.Params["producer_cpus"] = strings.Join(ps, ",")
+		res.Params["producers_share_cpus"] = strconv.FormatBool(pshared || len(producers) > len(pdistinct))
+	}
 	if a.option != "" {
 		res.Params[a.option] = "1"
 	}
@@ -294,7 +317,11 @@ type herdState struct {
 	// that no firing is mistaken for a leftover.
 	started   chan struct{}
 	collected atomic.Uint64 // firings taken by all waiters; added once per Wait that took any
-	acc       *acceptSrc    // the accept herd's connections (herd_accept.go); nil: eventfd firings
+	// seqs numbers the repetition's firings (connections) across its
+	// producers: each takes the next with Add (zeroed by the coordinator
+	// while they are idle). A line of its own: the producers' traffic.
+	seqs paddedU64
+	acc  *acceptSrc // the accept herd's connections (herd_accept.go); nil: eventfd firings
 }
 
 // herdWaiter is one waiting thread and its counts for a repetition, which
@@ -448,38 +475,81 @@ func (w *herdWaiter) rep(h *herdState, expect uint64) {
 	w.usage = u1.Sub(u0)
 }
 
-// herdProducer fires for each order's duration: with interval 0, every
-// source whose last firing was taken, over and over; otherwise one firing
-// to the next source whose last firing was taken (none free: none), then a
-// sleep of interval. Each firing is stamped first.
-func herdProducer(cpuID int, src *herdSrc, interval time.Duration, orders <-chan time.Duration, reports chan<- repReport, stop *atomic.Bool) {
-	unpin, err := cpu.Pin(cpuID)
+// herdProd is one producer thread of a trial: its CPU, the sources it
+// fires (its share: source i is producer i mod P's, so that each source
+// has one producer and at most one firing outstanding), and what it
+// fired in the last repetition, which the coordinator reads once the
+// producer has reported (the channel orders them).
+type herdProd struct {
+	id, cpu int
+	share   []int // source indexes (herd; the accept herd's producers share the port)
+	orders  chan time.Duration
+	reports chan repReport
+	// fired is a bitmap by source index of the sources it fired in the
+	// last repetition (herd): the coordinator checks that no source had
+	// two producers.
+	fired []uint64
+}
+
+// herdProds makes the trial's producers, one per entry of
+// cfg.Producers(), and splits S sources between them round-robin (S 0:
+// no sources to split, the accept herd).
+func herdProds(cfg Config, S int) []*herdProd {
+	cpus := cfg.Producers()
+	prods := make([]*herdProd, len(cpus))
+	for p, c := range cpus {
+		pr := &herdProd{id: p, cpu: c, orders: make(chan time.Duration), reports: make(chan repReport, 1)}
+		for i := p; i < S; i += len(cpus) {
+			pr.share = append(pr.share, i)
+		}
+		if S > 0 {
+			pr.fired = make([]uint64, S/64+1)
+		}
+		prods[p] = pr
+	}
+	return prods
+}
+
+// herdProducer fires its share of the sources for each order's duration:
+// with interval 0, every source of its share whose last firing was taken,
+// over and over; otherwise one firing to the next source of its share
+// whose last firing was taken (none free: none), then a sleep of interval.
+// Each firing takes the next number from seqs, which every producer of
+// the trial shares (the ledger wants 1..generated), and is stamped first.
+func herdProducer(p *herdProd, src *herdSrc, seqs *atomic.Uint64, interval time.Duration, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(p.cpu)
 	if err != nil {
-		for range orders {
-			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		for range p.orders {
+			p.reports <- repReport{err: fmt.Errorf("pin producer %d: %w", p.id, err)}
 		}
 		return
 	}
 	defer unpin()
 	var buf [8]byte
-	S := len(src.fds)
+	share := p.share
+	S := len(share)
 	ts := unix.NsecToTimespec(int64(interval))
-	for d := range orders {
+	for d := range p.orders {
 		before, _ := rusage.Thread()
-		var seq uint64
+		clear(p.fired)
+		var n uint64 // firings of this producer
 		var ferr error
 		fire := func(i int) bool {
 			// Pairs with the waiter's Store(0) once it has taken the
-			// firing: at most one outstanding per source.
+			// firing: at most one outstanding per source (and the
+			// source is this producer's alone).
 			if src.busy[i].v.Load() != 0 {
 				return false
 			}
 			src.busy[i].v.Store(1)
-			seq++
+			// Pairs with the other producers' Adds: each number once.
+			seq := seqs.Add(1)
+			n++
+			p.fired[i/64] |= 1 << (i % 64)
 			src.stamps[i].v.Store(clock.Now())
 			binary.NativeEndian.PutUint64(buf[:], seq)
 			if _, e := rawsys.Syscall(unix.SYS_WRITE, uintptr(src.fds[i]), uintptr(unsafe.Pointer(&buf[0])), 8); e != 0 {
-				ferr = fmt.Errorf("fire source %d: %w", i, e)
+				ferr = fmt.Errorf("producer %d: fire source %d: %w", p.id, i, e)
 			}
 			return true
 		}
@@ -487,7 +557,7 @@ func herdProducer(cpuID int, src *herdSrc, interval time.Duration, orders <-chan
 		next := 0
 		for ferr == nil && clock.Now() < deadline && !stop.Load() {
 			if interval > 0 {
-				for k := 0; k < S && !fire(next); k++ {
+				for k := 0; k < S && !fire(share[next]); k++ {
 					next = (next + 1) % S
 				}
 				next = (next + 1) % S
@@ -501,15 +571,15 @@ func herdProducer(cpuID int, src *herdSrc, interval time.Duration, orders <-chan
 				continue
 			}
 			fired := false
-			for i := 0; i < S && ferr == nil; i++ {
-				fired = fire(i) || fired
+			for k := 0; k < S && ferr == nil; k++ {
+				fired = fire(share[k]) || fired
 			}
 			if !fired {
 				yield() // every source outstanding: let a waiter on this CPU run
 			}
 		}
 		after, _ := rusage.Thread()
-		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+		p.reports <- repReport{generated: n, usage: after.Sub(before), err: ferr}
 	}
 }
 
@@ -535,6 +605,8 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 		return notApplicable(res, "herd's sources are fds (eventfds, listening sockets) that several instances watch; this variant registers user sources (see its fd row)")
 	case r.arr.kind == "sharded" && S < W:
 		return notApplicable(res, fmt.Sprintf("sharded needs a source per waiter: sources=%d < waiters=%d", S, W))
+	case !r.accept && S < len(cfg.Producers()):
+		return notApplicable(res, fmt.Sprintf("each producer fires sources of its own: sources=%d < producers=%d", S, len(cfg.Producers())))
 	case r.arr.maccept && !strings.HasPrefix(v.Name, iouring.Plain.String()+"-"):
 		return notApplicable(res, "the multishot accept rings are plain (no task-running flags): see the plain variants' maccept rows")
 	}
@@ -651,15 +723,24 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 		noteEmulated(res.Params, n)
 	}
 
-	prodOrders := make(chan time.Duration)
-	prodReports := make(chan repReport, 1)
-	var prodStop atomic.Bool
-	if acc != nil {
-		go acceptProducer(cfg.ProducerCPU, acc, time.Duration(cfg.param(Accept, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
-	} else {
-		go herdProducer(cfg.ProducerCPU, src, time.Duration(cfg.param(Herd, "interval_us"))*time.Microsecond, prodOrders, prodReports, &prodStop)
+	split := S
+	if r.accept {
+		split = 0 // every producer connects to the listeners' port
 	}
-	defer close(prodOrders)
+	prods := herdProds(cfg, split)
+	var prodStop atomic.Bool
+	for _, p := range prods {
+		if acc != nil {
+			go acceptProducer(p, acc, &h.seqs.v, time.Duration(cfg.param(Accept, "interval_us"))*time.Microsecond, &prodStop)
+		} else {
+			go herdProducer(p, src, &h.seqs.v, time.Duration(cfg.param(Herd, "interval_us"))*time.Microsecond, &prodStop)
+		}
+	}
+	defer func() {
+		for _, p := range prods {
+			close(p.orders)
+		}
+	}()
 
 	// Half-length repetitions: the producer paces the firings (interval_us),
 	// so a repetition's count is set by its length, not by the mechanism,
@@ -667,7 +748,7 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 	// default suite's budget that way (README).
 	loop := repLoop{stop: &prodStop, failWarmup: true, half: true}
 	if !loop.run(ctx, cfg, &res, func(_ int, d time.Duration) (results.Sample, bool, error) {
-		s, err := herdRep(h, d, waiters, orders, done, insts, kern, prodOrders, prodReports)
+		s, err := herdRep(h, d, waiters, orders, done, insts, kern, prods)
 		return s, s.Lost == 0 && s.Dup == 0, err
 	}) {
 		return res
@@ -796,9 +877,10 @@ func (w *herdWaiter) openOwn(open func() (notify.Notifier, error), v notify.Vari
 // producer fires for d, and once everything it fired is taken (or nothing
 // more has been for repGrace) the waiters stop and report.
 func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan uint64, done <-chan *herdWaiter,
-	insts []herdInst, kern *kevent.Kernel, prodOrders chan<- time.Duration, prodReports <-chan repReport) (results.Sample, error) {
+	insts []herdInst, kern *kevent.Kernel, prods []*herdProd) (results.Sample, error) {
 	h.stop.Store(false)
 	h.collected.Store(0)
+	h.seqs.v.Store(0) // the producers are idle between repetitions
 	expect := uint64(d.Seconds()*20e6) + 1024
 	for _, o := range orders {
 		o <- expect
@@ -812,8 +894,10 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 		hook0 = kern.HookUsage()
 	}
 	start := clock.Now()
-	prodOrders <- d
-	rep := <-prodReports
+	for _, p := range prods {
+		p.orders <- d
+	}
+	rep, fired := herdProdReports(prods)
 	last, lastProgress := h.collected.Load(), clock.Now()
 	for rep.err == nil && last < rep.generated {
 		time.Sleep(200 * time.Microsecond)
@@ -909,7 +993,41 @@ func herdRep(h *herdState, d time.Duration, waiters []*herdWaiter, orders []chan
 	if h.acc != nil {
 		s.Values["connect-resets"] = float64(h.acc.resets.Swap(0))
 	}
+	if len(prods) > 1 {
+		for p, n := range fired {
+			s.Values[fmt.Sprintf("fired-p%d", p)] = float64(n)
+		}
+	}
 	return s, nil
+}
+
+// herdProdReports waits for every producer's report of a repetition and
+// sums them: what they fired (each producer's count in fired), the CPU
+// they used, the first error. A source fired by two producers is an
+// error: their firings could have met in its counter (herdProds splits
+// the sources).
+func herdProdReports(prods []*herdProd) (sum repReport, fired []uint64) {
+	fired = make([]uint64, len(prods))
+	var seen []uint64
+	for i, p := range prods {
+		r := <-p.reports
+		fired[i] = r.generated
+		sum.generated += r.generated
+		sum.usage = sum.usage.Add(r.usage)
+		if sum.err == nil {
+			sum.err = r.err
+		}
+		if seen == nil {
+			seen = make([]uint64, len(p.fired))
+		}
+		for w, word := range p.fired {
+			if both := seen[w] & word; both != 0 && sum.err == nil {
+				sum.err = fmt.Errorf("producer %d fired source %d, another producer's", p.id, w*64+bits.TrailingZeros64(both))
+			}
+			seen[w] |= word
+		}
+	}
+	return sum, fired
 }
 
 // herdInst is what the coordinator reads of an instance: a Notifier, or a

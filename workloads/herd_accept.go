@@ -16,8 +16,8 @@ import (
 )
 
 // Accept is the accept herd: herd's waiters and arrangements (herd.go) on
-// a TCP listening socket on loopback, the producer connecting at a set
-// rate. shared: W threads on one instance watching the listener;
+// a TCP listening socket on loopback, the producer (or each of several,
+// Config.Producers()) connecting at a set rate. shared: W threads on one instance watching the listener;
 // replicated: W instances each watching it (epoll with and without
 // EPOLLEXCLUSIVE, kevent's descriptor source first-waker or WAKEUP_ALL,
 // AIO and io_uring polls); reuseport, the sharded baseline: W listeners on
@@ -36,13 +36,14 @@ var Accept = Workload{
 	Order:      66,
 	Suite:      "herd",
 	Collectors: true,
+	Producers:  true,
 	Desc:       "the accept herd: W waiters accepting from one loopback listener (shared instance, replicated instances per wake-up policy, io_uring multishot accept per waiter) or from W SO_REUSEPORT listeners: connections/s, wasted wake-ups per connection, accept latency, fairness, every connection accepted once",
 	Params: []Param{
 		{Name: "waiters", Default: 4, Quick: 2, Min: 1, Max: herdMaxWaiters,
 			Help: "largest W: rows at W=1, 2, 4, … and W itself; waiters take the collector CPUs (--cpus) round-robin"},
 		{Name: "batch", Default: 64, Quick: 64, Min: 1, Max: 65536, Help: "events slice length each waiter passes to Wait"},
 		{Name: "interval_us", Default: 200, Quick: 200, Min: 1, Max: 1_000_000,
-			Help: "µs the producer sleeps after each connection it opens"},
+			Help: "µs each producer sleeps after each connection it opens"},
 	},
 }
 
@@ -192,15 +193,17 @@ type acceptClient struct {
 const acceptHold = 50 * time.Millisecond
 
 // acceptProducer opens a connection to the listeners' port, then sleeps
-// interval, for each order's duration. Each connection's client port is
-// bound first, so its number and time are in place before the connect;
-// a client is closed once its connection has been accepted (its number is
-// 0 again) and acceptHold has passed, the rest when the trial ends.
-func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-chan time.Duration, reports chan<- repReport, stop *atomic.Bool) {
-	unpin, err := cpu.Pin(cpuID)
+// interval, for each order's duration; each connection takes the next
+// number from seqs, which every producer of the trial shares. Each
+// connection's client port is bound first, so its number and time are in
+// place before the connect; a client is closed once its connection has
+// been accepted (its number is 0 again) and acceptHold has passed, the
+// rest when the trial ends. A producer closes only its own clients.
+func acceptProducer(p *herdProd, acc *acceptSrc, seqs *atomic.Uint64, interval time.Duration, stop *atomic.Bool) {
+	unpin, err := cpu.Pin(p.cpu)
 	if err != nil {
-		for range orders {
-			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
+		for range p.orders {
+			p.reports <- repReport{err: fmt.Errorf("pin producer %d: %w", p.id, err)}
 		}
 		return
 	}
@@ -213,9 +216,9 @@ func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-
 	}()
 	ts := unix.NsecToTimespec(int64(interval))
 	server := &unix.SockaddrInet4{Port: acc.port, Addr: [4]byte{127, 0, 0, 1}}
-	for d := range orders {
+	for d := range p.orders {
 		before, _ := rusage.Thread()
-		var seq uint64
+		var n uint64 // connections this producer opened
 		var ferr error
 		deadline := clock.Now() + int64(d)
 		for clock.Now() < deadline && !stop.Load() {
@@ -223,7 +226,8 @@ func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-
 				unix.Close(pending[0].fd)
 				pending = pending[1:]
 			}
-			c, err := acceptDial(acc, server, seq+1)
+			// Pairs with the other producers' Adds: each number once.
+			c, err := acceptDial(acc, server, seqs.Add(1))
 			if errors.Is(err, unix.ECONNRESET) {
 				// The connection may still have been queued: it stays
 				// numbered, and the ledger says whether it was accepted.
@@ -231,15 +235,15 @@ func acceptProducer(cpuID int, acc *acceptSrc, interval time.Duration, orders <-
 				err = nil
 			}
 			if err != nil {
-				ferr = err
+				ferr = fmt.Errorf("producer %d: %w", p.id, err)
 				break
 			}
-			seq++
+			n++
 			pending = append(pending, c)
 			unix.Nanosleep(&ts, nil)
 		}
 		after, _ := rusage.Thread()
-		reports <- repReport{generated: seq, usage: after.Sub(before), err: ferr}
+		p.reports <- repReport{generated: n, usage: after.Sub(before), err: ferr}
 	}
 }
 

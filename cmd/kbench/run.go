@@ -74,7 +74,7 @@ type runFlags struct {
 	requireQuiet, wide                                      bool
 	format, suite                                           string
 	duration, warmup                                        time.Duration
-	reps                                                    int
+	reps, producers                                         int
 	quick, noFiles                                          bool
 	// given holds the flags set on the command line: a zero or negative
 	// --duration, --warmup or --reps is refused, not read as "default".
@@ -92,7 +92,8 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 	fs.DurationVar(&f.duration, "duration", 0, "length of one repetition (one trial's metered part), 1ms to 1h (default 60ms; --quick 20ms)")
 	fs.DurationVar(&f.warmup, "warmup", 0, "length of each trial's discarded warm-up, 0 (none) to 1h (default 30ms; --quick 10ms)")
 	fs.IntVar(&f.reps, "reps", 0, "repetitions per row, 1 to 10000 (default 6; --quick 3)")
-	fs.StringVar(&f.cpus, "cpus", "", "CPU list (0,1 or 0,1-7): the producer's, then the collectors' (the first is every single-collector workload's consumer; herd gives them to its waiters round-robin) (default: the first two this process may use)")
+	fs.StringVar(&f.cpus, "cpus", "", "CPU list (0,1 or 0,1-7): the producer's, then the collectors' (the first is every single-collector workload's consumer; herd gives them to its waiters round-robin); or PRODUCERS/COLLECTORS, two lists (0,2/1,3: producers on 0 and 2, collectors 1 and 3; 0/1 is 0,1): herd and accept run a producer thread on each producer CPU, every other workload one on the first (default: the first CPU this process may use for the producer, the others for the collectors)")
+	fs.IntVar(&f.producers, "producers", 0, fmt.Sprintf("producer threads of the workloads that run several (herd, accept), taking the producer CPUs of --cpus round-robin: from one per producer CPU to %d (default: one per producer CPU, so one unless --cpus names several)", workloads.MaxProducers))
 	fs.StringVar(&f.placement, "placement", "cross", "cross: producer and consumer on different CPUs; same: both on the producer's")
 	fs.StringVar(&f.helper, "helper-cpu", "consumer", "CPU of a backend's own kernel-side thread (kevent's fd hook, io_uring SQPOLL): consumer, producer, none (unpinned) or a CPU number")
 	fs.StringVar(&f.wait, "wait", workloads.WaitBlock, "collector wait strategy: block, spin or hybrid")
@@ -149,6 +150,12 @@ func parseRun(name string, stdout io.Writer, args []string) (f runFlags, cfg wor
 			}
 		}
 	}
+	// Several producers are for the workloads that run them; any other
+	// would run one and the command line would not say what ran.
+	if n := len(cfg.Producers()); n > 1 && !slices.ContainsFunc(wls, func(w workloads.Workload) bool { return w.Producers }) {
+		err = usagef("%d producers (--cpus, --producers): none of the selected workloads runs several (herd and accept do)", n)
+		return
+	}
 	if perr := workloads.CheckParams(cfg.Params, wls, variants); perr != nil {
 		err = usagef("--set %v", perr)
 		return
@@ -189,7 +196,7 @@ func measure(stdout, stderr io.Writer, args []string, f runFlags, cfg workloads.
 	file := &results.File{
 		Schema:    results.Schema,
 		Started:   time.Now().UTC(),
-		Env:       results.CollectEnv(append([]string{"kbench", args[0]}, args[1:]...), []int{cfg.ProducerCPU, cfg.ConsumerCPU}),
+		Env:       results.CollectEnv(append([]string{"kbench", args[0]}, args[1:]...), usedCPUs(cfg)),
 		Preflight: pre,
 	}
 	var quiet func()
@@ -212,6 +219,18 @@ func measure(stdout, stderr io.Writer, args []string, f runFlags, cfg workloads.
 	return report(stdout, stderr, f, file, names, ctx.Err() == nil)
 }
 
+// usedCPUs are the producer's and the consumer's CPUs, then every other
+// producer's.
+func usedCPUs(cfg workloads.Config) []int {
+	used := []int{cfg.ProducerCPU, cfg.ConsumerCPU}
+	for _, c := range cfg.Producers() {
+		if !contains(used, c) {
+			used = append(used, c)
+		}
+	}
+	return used
+}
+
 // preflight looks at the CPUs the run will measure on before anything runs:
 // other processes using them are named on stderr, and --require-quiet
 // refuses to measure (exit 3).
@@ -220,9 +239,11 @@ func preflight(ctx context.Context, stderr io.Writer, f runFlags, cfg workloads.
 	if f.quick {
 		window = 100 * time.Millisecond
 	}
-	cpus := []int{cfg.ProducerCPU}
-	if cfg.ConsumerCPU != cfg.ProducerCPU {
-		cpus = append(cpus, cfg.ConsumerCPU)
+	var cpus []int
+	for _, c := range append(slices.Clone(cfg.Producers()), cfg.ConsumerCPU) {
+		if !contains(cpus, c) {
+			cpus = append(cpus, c)
+		}
 	}
 	pre, err := interfere.Preflight(ctx, cpus, window, results.DefaultTrust.NoisyShare)
 	if err != nil {
@@ -350,31 +371,45 @@ func (f runFlags) config() (workloads.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	var cpus []int
-	if f.cpus == "" {
-		// The producer and every other CPU this process may use: the
-		// first two are every single-collector workload's, and herd's
-		// waiters spread over all but the producer's.
-		cpus = allowed
-	} else {
-		if cpus, err = cpu.ParseList(f.cpus); err != nil {
-			return cfg, usagef("--cpus: %v", err)
+	// The producer and every other CPU this process may use: the first
+	// two are every single-collector workload's, and herd's waiters
+	// spread over all but the producer's.
+	prods, colls := allowed[:1], allowed[1:]
+	if f.cpus != "" {
+		if prods, colls, err = parseCPUs(f.cpus); err != nil {
+			return cfg, usagef("--cpus=%s: %v", f.cpus, err)
 		}
-		for _, c := range cpus {
+		for _, c := range append(slices.Clone(prods), colls...) {
 			if !contains(allowed, c) {
 				return cfg, usagef("--cpus: CPU %d is not available to this process (allowed: %v)", c, allowed)
 			}
 		}
 	}
-	cfg.ProducerCPU, cfg.ConsumerCPU = cpus[0], cpus[0]
-	if len(cpus) > 1 {
-		cfg.ConsumerCPU = cpus[1]
-		cfg.CollectorCPUs = cpus[1:]
+	cfg.ProducerCPU, cfg.ConsumerCPU = prods[0], prods[0]
+	if len(colls) > 0 {
+		cfg.ConsumerCPU = colls[0]
+		cfg.CollectorCPUs = colls
+	}
+	// One producer thread per producer CPU, or --producers of them taking
+	// those CPUs round-robin.
+	n := len(prods)
+	if f.given["producers"] {
+		if f.producers < len(prods) || f.producers > workloads.MaxProducers {
+			return cfg, usagef("--producers=%d is outside its range %d..%d (one thread per producer CPU --cpus names, at least)", f.producers, len(prods), workloads.MaxProducers)
+		}
+		n = f.producers
+	}
+	if n > workloads.MaxProducers {
+		return cfg, usagef("--cpus=%s names %d producer CPUs, more than the %d producers a workload may run", f.cpus, n, workloads.MaxProducers)
+	}
+	cfg.ProducerCPUs = make([]int, n)
+	for i := range cfg.ProducerCPUs {
+		cfg.ProducerCPUs[i] = prods[i%len(prods)]
 	}
 	switch f.placement {
 	case "cross":
 		if cfg.ProducerCPU == cfg.ConsumerCPU {
-			return cfg, usagef("--placement=cross needs two CPUs, have %v", cpus)
+			return cfg, usagef("--placement=cross needs two CPUs, have %v", append(slices.Clone(prods), colls...))
 		}
 	case "same":
 		cfg.ConsumerCPU = cfg.ProducerCPU
@@ -400,6 +435,30 @@ func (f runFlags) config() (workloads.Config, error) {
 		return cfg, usagef("--set %v", err)
 	}
 	return cfg, nil
+}
+
+// parseCPUs reads --cpus: a CPU list whose first CPU is the producer's
+// and the rest the collectors' (none: the producer's CPU collects too),
+// or PRODUCERS/COLLECTORS, two CPU lists, neither empty.
+func parseCPUs(spec string) (prods, colls []int, err error) {
+	p, c, split := strings.Cut(spec, "/")
+	if !split {
+		cpus, err := cpu.ParseList(spec)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cpus[:1], cpus[1:], nil
+	}
+	if strings.Contains(c, "/") {
+		return nil, nil, fmt.Errorf("more than one '/' (want PRODUCERS/COLLECTORS)")
+	}
+	if prods, err = cpu.ParseList(p); err != nil {
+		return nil, nil, fmt.Errorf("producer CPUs: %w", err)
+	}
+	if colls, err = cpu.ParseList(c); err != nil {
+		return nil, nil, fmt.Errorf("collector CPUs: %w", err)
+	}
+	return prods, colls, nil
 }
 
 func contains(s []int, x int) bool {
