@@ -553,6 +553,9 @@ func herdProducer(p *herdProd, src *herdSrc, seqs *atomic.Uint64, interval time.
 			}
 			return true
 		}
+		if S == 0 {
+			ferr = fmt.Errorf("producer %d has no sources to fire", p.id) // herdTrial refuses fewer sources than producers
+		}
 		deadline := clock.Now() + int64(d)
 		next := 0
 		for ferr == nil && clock.Now() < deadline && !stop.Load() {

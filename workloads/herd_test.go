@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"kbench/impls/all"
+	"kbench/internal/cpu"
 	"kbench/notify"
 	"kbench/results"
 )
@@ -102,6 +103,9 @@ func TestHerdRows(t *testing.T) {
 		}
 		if r.Params["waiters_share_cpus"] != "true" || r.Params["arrangement"] == "" {
 			t.Errorf("%s: params %v", name, r.Params)
+		}
+		if _, ok := r.Params["producers"]; ok {
+			t.Errorf("%s: one producer, but params say producers=%s (a row of one producer is as it always was)", name, r.Params["producers"])
 		}
 		for _, m := range []string{"events/s", "wasted/event", "csw/event", "p50-ns", "p99-ns", "fairness", "total-cpu-ns/event"} {
 			herdValue(t, r, m)
@@ -284,5 +288,161 @@ func TestHerdDefaultRows(t *testing.T) {
 				t.Errorf("%s: default row %s, want none", x.wl.Name, n)
 			}
 		}
+	}
+}
+
+// twoProducerCfg is herdCfg with two producer threads pinned to this
+// machine's first two CPUs and the waiters on both: producers share CPUs
+// with waiters, and the rows must say so.
+func twoProducerCfg(t *testing.T) Config {
+	t.Helper()
+	allowed, err := cpu.Allowed()
+	if err != nil || len(allowed) < 2 {
+		t.Skipf("need two CPUs: %v %v", allowed, err)
+	}
+	cfg := herdCfg()
+	cfg.ProducerCPU, cfg.ConsumerCPU = allowed[0], allowed[1]
+	cfg.ProducerCPUs = []int{allowed[0], allowed[1]}
+	cfg.CollectorCPUs = []int{allowed[1], allowed[0]}
+	return cfg
+}
+
+// checkTwoProducers: a measured row of two producers took every firing
+// (connection) exactly once, says where its producers ran, and each
+// producer fired some of them, the two counts making the total.
+func checkTwoProducers(t *testing.T, name string, r results.Result, cfg Config) {
+	t.Helper()
+	gen, col, lost, dup := r.Totals()
+	if gen == 0 || gen != col || lost != 0 || dup != 0 {
+		t.Errorf("%s: generated %d collected %d lost %d dup %d", name, gen, col, lost, dup)
+	}
+	want := fmt.Sprintf("%d,%d", cfg.ProducerCPUs[0], cfg.ProducerCPUs[1])
+	if r.Params["producers"] != "2" || r.Params["producer_cpus"] != want ||
+		r.Params["producers_share_cpus"] != "true" || r.Params["waiters_share_cpus"] != "true" {
+		t.Errorf("%s: producers %q producer_cpus %q (want %s) producers_share_cpus %q waiters_share_cpus %q", name,
+			r.Params["producers"], r.Params["producer_cpus"], want, r.Params["producers_share_cpus"], r.Params["waiters_share_cpus"])
+	}
+	for _, s := range r.Samples {
+		p0, p1 := s.Values["fired-p0"], s.Values["fired-p1"]
+		if p0 <= 0 || p1 <= 0 || uint64(p0+p1) != s.Generated {
+			t.Errorf("%s rep %d: producers fired %v and %v, want both some and %d in all", name, s.Rep, p0, p1, s.Generated)
+		}
+	}
+}
+
+// TestHerdTwoProducers: herd with two producer threads, each firing its
+// own share of the sources: every arrangement's firings taken exactly
+// once, the latency histogram one value per firing, and both producers
+// fired. A producer firing another's source fails the row (herdProdReports).
+func TestHerdTwoProducers(t *testing.T) {
+	cfg := twoProducerCfg(t)
+	cfg.Reps = 2
+	rows := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Herd))
+	for _, name := range []string{"epoll/et shard W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2", "epoll/et shard W2",
+		"kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd shard W2"} {
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("no row %s", name)
+			continue
+		}
+		if !r.Status.Measured() {
+			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
+			continue
+		}
+		checkTwoProducers(t, name, r, cfg)
+		_, col, _, _ := r.Totals()
+		if n := totalHist(t, r); n != int64(col) {
+			t.Errorf("%s: latency histograms hold %d values, want one per firing (%d)", name, n, col)
+		}
+	}
+	// Fewer sources than producers: a producer would have none.
+	cfg.Params["sources"] = 1
+	cfg.Params["waiters"] = 1
+	for _, r := range runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et"), Herd) {
+		if r.Status != results.StatusNA || !strings.Contains(r.Reason, "sources=1 < producers=2") {
+			t.Errorf("%s with one source, two producers: %s (%s), want n/a", r.Variant, r.Status, r.Reason)
+		}
+	}
+}
+
+func totalHist(t *testing.T, r results.Result) int64 {
+	t.Helper()
+	var n int64
+	for _, s := range r.Samples {
+		n += decodeHist(t, s.Histograms["latency-ns"]).TotalCount()
+	}
+	return n
+}
+
+// TestAcceptTwoProducers: the accept herd with two producers opening
+// connections: every connection accepted exactly once, both producers
+// opened some.
+func TestAcceptTwoProducers(t *testing.T) {
+	cfg := twoProducerCfg(t)
+	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
+	rows := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Accept))
+	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
+		"epoll/et reuseport W2", "kevent/syscall-fd repl-all W2"} {
+		r, ok := rows[name]
+		if !ok {
+			t.Errorf("no row %s", name)
+			continue
+		}
+		if !r.Status.Measured() {
+			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
+			continue
+		}
+		checkTwoProducers(t, name, r, cfg)
+	}
+}
+
+// TestHerdProducerSplit: the sources are split round-robin, each to one
+// producer, and every source to one; a repetition in which two producers
+// fired one source is an error, not a row.
+func TestHerdProducerSplit(t *testing.T) {
+	cfg := herdCfg()
+	cfg.ProducerCPUs = []int{-1, -1, -1}
+	prods := herdProds(cfg, 8)
+	if len(prods) != 3 {
+		t.Fatalf("%d producers, want 3", len(prods))
+	}
+	want := [][]int{{0, 3, 6}, {1, 4, 7}, {2, 5}}
+	for i, p := range prods {
+		if !slices.Equal(p.share, want[i]) {
+			t.Errorf("producer %d fires %v, want %v", i, p.share, want[i])
+		}
+	}
+	if one := herdProds(herdCfg(), 8); len(one) != 1 || len(one[0].share) != 8 {
+		t.Errorf("one producer: %d producers, first fires %v", len(one), one[0].share)
+	}
+	report := func(fired ...[]uint64) error {
+		prods := herdProds(Config{ProducerCPUs: make([]int, len(fired))}, 64)
+		for i, p := range prods {
+			copy(p.fired, fired[i])
+			p.reports <- repReport{generated: uint64(i + 1)}
+		}
+		sum, _ := herdProdReports(prods)
+		return sum.err
+	}
+	if err := report([]uint64{0b0101}, []uint64{0b1010}); err != nil {
+		t.Errorf("disjoint sources: %v", err)
+	}
+	if err := report([]uint64{0b0101}, []uint64{0b0110}); err == nil || !strings.Contains(err.Error(), "source 2") {
+		t.Errorf("source 2 fired by both producers: %v, want an error naming it", err)
+	}
+}
+
+// TestEngineMetersEveryProducer: a workload that runs several producers
+// has every producer's CPU metered; one that runs one, only the first.
+func TestEngineMetersEveryProducer(t *testing.T) {
+	s := &Suite{Cfg: Config{ProducerCPU: 0, ProducerCPUs: []int{0, 5, 7}, ConsumerCPU: 1, CollectorCPUs: []int{1, 2}, HelperCPU: -1}}
+	if got := s.cpus(Herd); !slices.Equal(got, []int{0, 1, 5, 7, 2}) {
+		t.Errorf("herd meters %v, want [0 1 5 7 2]", got)
+	}
+	if got := s.cpus(Accept); !slices.Contains(got, 5) || !slices.Contains(got, 7) {
+		t.Errorf("accept meters %v, want CPUs 5 and 7 among them", got)
+	}
+	if got := s.cpus(Fanin); !slices.Equal(got, []int{0, 1}) {
+		t.Errorf("fanin meters %v, want [0 1]", got)
 	}
 }

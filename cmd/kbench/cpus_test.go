@@ -1,9 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"kbench/internal/cpu"
@@ -60,5 +65,105 @@ func TestCPUListRefusals(t *testing.T) {
 		if !errors.As(err, &ue) {
 			t.Errorf("--cpus=%s: %v, want a usage error", cpus, err)
 		}
+	}
+}
+
+// TestCPUListProducers: --cpus=PRODUCERS/COLLECTORS names the producer
+// CPUs (one producer thread on each, the first every single-producer
+// workload's) and the collectors'; --producers=N puts N threads on the
+// producer CPUs round-robin. A list without '/' means what it always
+// meant, one producer, and 0/1 is 0,1.
+func TestCPUListProducers(t *testing.T) {
+	allowed, err := cpu.Allowed()
+	if err != nil || len(allowed) < 2 {
+		t.Skipf("need two CPUs: %v %v", allowed, err)
+	}
+	p, c := allowed[0], allowed[1]
+	for _, tc := range []struct {
+		cpus      string
+		producers int // 0: not given
+		prods     []int
+		consumer  int
+		colls     []int
+	}{
+		{fmt.Sprintf("%d,%d", p, c), 0, []int{p}, c, []int{c}},
+		{fmt.Sprintf("%d/%d", p, c), 0, []int{p}, c, []int{c}},
+		{fmt.Sprintf("%d,%d/%d", p, c, c), 0, []int{p, c}, c, []int{c}},
+		{fmt.Sprintf("%d-%d/%d,%d", p, p, c, p), 0, []int{p}, c, []int{c, p}},
+		{fmt.Sprintf("%d,%d", p, c), 2, []int{p, p}, c, []int{c}},
+		{fmt.Sprintf("%d,%d/%d", p, c, c), 3, []int{p, c, p}, c, []int{c}},
+		{"", 2, []int{p, p}, c, allowed[1:]},
+	} {
+		f := runFlags{cpus: tc.cpus, placement: "cross", helper: "producer", wait: workloads.WaitBlock, given: map[string]bool{}}
+		if tc.producers != 0 {
+			f.producers, f.given["producers"] = tc.producers, true
+		}
+		cfg, err := f.config()
+		if err != nil {
+			t.Errorf("--cpus=%s --producers=%d: %v", tc.cpus, tc.producers, err)
+			continue
+		}
+		if cfg.ProducerCPU != tc.prods[0] || !slices.Equal(cfg.Producers(), tc.prods) || cfg.ConsumerCPU != tc.consumer ||
+			!slices.Equal(cfg.Collectors(), tc.colls) || cfg.HelperCPU != tc.prods[0] {
+			t.Errorf("--cpus=%s --producers=%d: producer %d producers %v consumer %d collectors %v helper %d; want producers %v consumer %d collectors %v",
+				tc.cpus, tc.producers, cfg.ProducerCPU, cfg.Producers(), cfg.ConsumerCPU, cfg.Collectors(), cfg.HelperCPU, tc.prods, tc.consumer, tc.colls)
+		}
+	}
+}
+
+// TestCPUListProducerRefusals: bad producer syntax, a producer CPU the
+// process may not use, a producer count out of its range, and several
+// producers for workloads that run one are usage errors in one line that
+// say what is wrong.
+func TestCPUListProducerRefusals(t *testing.T) {
+	allowed, err := cpu.Allowed()
+	if err != nil || len(allowed) < 2 {
+		t.Skipf("need two CPUs: %v %v", allowed, err)
+	}
+	p, c := allowed[0], allowed[1]
+	bad := allowed[len(allowed)-1] + 1
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{fmt.Sprintf("--cpus=%d/%d/%d", p, c, c)}, "more than one '/'"},
+		{[]string{fmt.Sprintf("--cpus=/%d", c)}, "producer CPUs: empty CPU list"},
+		{[]string{fmt.Sprintf("--cpus=%d/", p)}, "collector CPUs: empty CPU list"},
+		{[]string{fmt.Sprintf("--cpus=%d+%d/%d", p, c, c)}, "producer CPUs: bad CPU"},
+		{[]string{fmt.Sprintf("--cpus=%d/x", p)}, "collector CPUs: bad CPU"},
+		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, bad, c)}, fmt.Sprintf("CPU %d is not available", bad)},
+		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, c, c), "--producers=1"}, "--producers=1 is outside its range 2..64"},
+		{[]string{"--producers=0"}, "--producers=0 is outside its range 1..64"},
+		{[]string{"--producers=-2"}, "--producers=-2 is outside its range 1..64"},
+		{[]string{"--producers=65"}, "--producers=65 is outside its range 1..64"},
+		{[]string{"--producers=two"}, "invalid value"},
+		{[]string{"--cpus=" + strings.Repeat(fmt.Sprintf("%d,", p), 64) + fmt.Sprint(c) + "/" + fmt.Sprint(c), "--workload=herd"}, "65 producer CPUs, more than the 64"},
+		{[]string{"--producers=2"}, "2 producers (--cpus, --producers): none of the selected workloads runs several"},
+		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, c, c)}, "none of the selected workloads runs several"},
+		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, c, c), "--workload=fidelity"}, "none of the selected workloads runs several"},
+	} {
+		out := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"run", "--impl=epoll/et", "--workload=fanin", "--quick", "--out=" + out}, tc.args...)
+		var stdout, stderr bytes.Buffer
+		err := run(&stdout, &stderr, args)
+		var ue usageError
+		if !errors.As(err, &ue) {
+			t.Errorf("%q: %v, want a usage error (exit 2)", tc.args, err)
+			continue
+		}
+		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
+			t.Errorf("%q: %q, want one line with %q", tc.args, msg, tc.want)
+		}
+		if stdout.Len() > 0 {
+			t.Errorf("%q: something ran: %s", tc.args, stdout.String())
+		}
+		if _, err := os.Stat(out); !os.IsNotExist(err) {
+			t.Errorf("%q: --out directory made before the arguments were checked", tc.args)
+		}
+	}
+	// Several producers for a workload that runs them are accepted.
+	_, cfg, _, _, err := parseRun("run", io.Discard, []string{"--impl=epoll/et", "--workload=herd,fanin", "--no-files", fmt.Sprintf("--cpus=%d,%d/%d", p, c, c)})
+	if err != nil || !slices.Equal(cfg.Producers(), []int{p, c}) {
+		t.Errorf("--workload=herd,fanin --cpus=%d,%d/%d: %v, producers %v", p, c, c, err, cfg.Producers())
 	}
 }
