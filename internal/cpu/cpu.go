@@ -68,6 +68,10 @@ func Allowed() ([]int, error) {
 	return cpus, nil
 }
 
+// MaxCPUs bounds a CPU list: the kernel's largest NR_CPUS (8192), so that
+// a list such as 0-1000000000 is refused before it is built.
+const MaxCPUs = 8192
+
 // ParseList parses "0,1", "2-3" or "0,2-3" into CPU numbers.
 func ParseList(s string) ([]int, error) {
 	var out []int
@@ -87,6 +91,9 @@ func ParseList(s string) ([]int, error) {
 			if err != nil || b < a {
 				return nil, fmt.Errorf("bad CPU range %q in list %q", part, s)
 			}
+		}
+		if b >= MaxCPUs || len(out)+b-a >= MaxCPUs {
+			return nil, fmt.Errorf("CPU list %q names CPUs beyond %d, the most the kernel supports", s, MaxCPUs-1)
 		}
 		for c := a; c <= b; c++ {
 			out = append(out, c)

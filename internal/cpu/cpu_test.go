@@ -12,10 +12,21 @@ func TestParseList(t *testing.T) {
 			t.Errorf("ParseList(%q) = %v, %v; want %v", in, got, err, want)
 		}
 	}
-	for _, bad := range []string{"", "x", "-1", "3-1", "1-", "1,,2"} {
+	for _, bad := range []string{"", "x", "-1", "3-1", "1-", "1,,2", "0-1000000000", "8192", "0-8191,0"} {
 		if _, err := ParseList(bad); err == nil {
 			t.Errorf("ParseList(%q) accepted", bad)
 		}
+	}
+}
+
+// A huge range is refused before it is built: no allocation in proportion
+// to it.
+func TestParseListHugeRange(t *testing.T) {
+	if a := testing.AllocsPerRun(1, func() { ParseList("0-2000000000") }); a > 10 {
+		t.Errorf("ParseList of a huge range made %v allocations", a)
+	}
+	if got, err := ParseList("0-8191"); err != nil || len(got) != MaxCPUs {
+		t.Errorf("0-8191: %d CPUs, %v", len(got), err)
 	}
 }
 
