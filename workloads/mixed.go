@@ -407,35 +407,9 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 }
 
 // mixedOpen is openPinned with room for the other kinds' sources in the
-// backend's sizing (an AIO context, a ring): it pins the calling thread to
-// the consumer CPU, opens the variant there and registers the S fd
-// sources; on failure it returns the row to report instead.
+// backend's sizing (an AIO context, a ring).
 func mixedOpen(res results.Result, v notify.Variant, cfg Config, sp mixedSpec) (n notify.Notifier, src *sourceSet, release func(), failed *results.Result) {
-	unpin, err := cpu.Pin(cfg.ConsumerCPU)
-	if err != nil {
-		r := skip(res, fmt.Errorf("pin consumer: %w", err))
-		return nil, nil, nil, &r
-	}
-	n, err = v.Open(cfg.options(v, sp.S+len(sp.periods)+2))
-	if err != nil {
-		unpin()
-		r := skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))
-		return nil, nil, nil, &r
-	}
-	if !n.Caps().Triggers.Has(v.Trigger) {
-		n.Close()
-		unpin()
-		res = notApplicable(res, fmt.Sprintf("backend does not support trigger %v", v.Trigger))
-		return nil, nil, nil, &res
-	}
-	noteEmulated(res.Params, n)
-	if src, err = newSourceSet(n, v, sp.S); err != nil {
-		n.Close()
-		unpin()
-		r := fail(res, err)
-		return nil, nil, nil, &r
-	}
-	return n, src, func() { src.close(); n.Close(); unpin() }, nil
+	return openPinnedSized(res, v, cfg, sp.S, sp.S+len(sp.periods)+2)
 }
 
 // schedule is an open-loop rate: raise k (k ≥ 1) is due at start + k·iv.

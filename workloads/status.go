@@ -98,12 +98,18 @@ func finish(r results.Result) results.Result {
 // registers S numbered sources. On success release undoes all of it; on
 // failure it returns the row to report (skipped, failed or n/a) instead.
 func openPinned(res results.Result, v notify.Variant, cfg Config, S int) (n notify.Notifier, src *sourceSet, release func(), failed *results.Result) {
+	return openPinnedSized(res, v, cfg, S, S)
+}
+
+// openPinnedSized is openPinned with the backend sized (AIO context, ring)
+// for maxSources sources, of which S are the numbered fd sources.
+func openPinnedSized(res results.Result, v notify.Variant, cfg Config, S, maxSources int) (n notify.Notifier, src *sourceSet, release func(), failed *results.Result) {
 	unpin, err := cpu.Pin(cfg.ConsumerCPU)
 	if err != nil {
 		r := skip(res, fmt.Errorf("pin consumer: %w", err))
 		return nil, nil, nil, &r
 	}
-	n, err = v.Open(cfg.options(v, S))
+	n, err = v.Open(cfg.options(v, maxSources))
 	if err != nil {
 		unpin()
 		r := skipOrFail(res, fmt.Errorf("open %s: %w", v.ID(), err))

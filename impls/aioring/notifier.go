@@ -199,6 +199,12 @@ func (n *Notifier) Close() error {
 	// armed (Wait submits it before blocking), and this write completes it.
 	werr := n.signal()
 	n.gate.WaitIdle()
+	return n.destroy(werr)
+}
+
+// destroy destroys the context once no Wait is left, then closes the kind
+// sources' descriptors and the wake eventfd; werr is the wake's error.
+func (n *Notifier) destroy(werr error) error {
 	// io_destroy cancels the outstanding polls, waits for them, and unmaps
 	// the ring, so the views go first.
 	n.ring = nil

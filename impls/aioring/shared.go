@@ -131,25 +131,10 @@ func (w *waiter) Wait(events []notify.Event, minEvents int, timeout time.Duratio
 		if err != nil {
 			return got, err
 		}
-		var ts *unix.Timespec
-		minNr := minEvents - got
-		switch {
-		case timeout == 0:
-			ts, minNr = &w.ts, 0
-			w.ts = unix.Timespec{}
-		case timeout > 0:
-			left := time.Until(deadline)
-			if left <= 0 {
-				return got, nil
-			}
-			w.ts = unix.NsecToTimespec(int64(left))
-			ts = &w.ts
-		}
-		if got == len(events) {
+		ts, minNr, nr, done := getArgs(&w.ts, timeout, deadline, got, minEvents, len(events), len(w.evs))
+		if done {
 			return got, nil
 		}
-		nr := min(len(events)-got, len(w.evs))
-		minNr = max(0, min(minNr, nr))
 		k, e := ioGetevents(n.id, minNr, w.evs[:nr], ts)
 		n.calls.Inc(notify.CallWait)
 		if n.gate.Closed() {
@@ -198,14 +183,5 @@ func (s *Shared) Close() error {
 		s.mu.Unlock()
 		time.Sleep(100 * time.Microsecond)
 	}
-	e := ioDestroy(n.id)
-	n.calls.Inc(notify.CallOther)
-	cerr := unix.Close(n.wakefd)
-	switch {
-	case e != 0:
-		return fmt.Errorf("aioring: io_destroy: %w", e)
-	case cerr != nil:
-		return fmt.Errorf("aioring: close wake eventfd: %w", cerr)
-	}
-	return werr
+	return n.destroy(werr)
 }

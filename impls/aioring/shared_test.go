@@ -129,6 +129,13 @@ func TestSharedCloseReturnsEveryWaiter(t *testing.T) {
 			out <- err
 		}()
 	}
+	// A user event's eventfd must be closed with the context, waiters or
+	// not.
+	id, err := s.AddEvent(7)
+	if err != nil {
+		t.Fatalf("AddEvent: %v", err)
+	}
+	evfd := s.kinds.Get(id).FD
 	time.Sleep(100 * time.Millisecond)
 	done := make(chan error, 1)
 	go func() { done <- s.Close() }()
@@ -144,6 +151,9 @@ func TestSharedCloseReturnsEveryWaiter(t *testing.T) {
 		if err := <-out; err != notify.ErrClosed {
 			t.Errorf("a waiter returned %v, want ErrClosed", err)
 		}
+	}
+	if _, err := unix.FcntlInt(uintptr(evfd), unix.F_GETFD, 0); err != unix.EBADF {
+		t.Errorf("the user event's eventfd %d is still open after Close (F_GETFD: %v)", evfd, err)
 	}
 }
 

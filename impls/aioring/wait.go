@@ -62,25 +62,10 @@ func (n *Notifier) Wait(events []notify.Event, minEvents int, timeout time.Durat
 			}
 			// The ring is empty now: block in the kernel for the rest.
 		}
-		var ts *unix.Timespec
-		minNr := minEvents - got
-		switch {
-		case timeout == 0:
-			ts, minNr = &n.ts, 0
-			n.ts = unix.Timespec{}
-		case timeout > 0:
-			left := time.Until(deadline)
-			if left <= 0 {
-				return got, nil
-			}
-			n.ts = unix.NsecToTimespec(int64(left))
-			ts = &n.ts
-		}
-		if got == len(events) {
+		ts, minNr, nr, done := getArgs(&n.ts, timeout, deadline, got, minEvents, len(events), len(n.evs))
+		if done {
 			return got, nil
 		}
-		nr := min(len(events)-got, len(n.evs))
-		minNr = max(0, min(minNr, nr))
 		k, e := ioGetevents(n.id, minNr, n.evs[:nr], ts)
 		n.calls.Inc(notify.CallWait)
 		if n.gate.Closed() {
@@ -240,4 +225,29 @@ func (n *Notifier) emitFailed(out []notify.Event) int {
 	}
 	n.failed = n.failed[:copy(n.failed, n.failed[i:])]
 	return k
+}
+
+// getArgs is one io_getevents call's arguments for a Wait that holds got
+// of room events and needs minEvents: the timeout in buf (nil blocks;
+// timeout 0 polls with min_nr 0), min_nr and nr (at most bufLen). done:
+// return now, the deadline having passed or the events being full.
+func getArgs(buf *unix.Timespec, timeout time.Duration, deadline time.Time, got, minEvents, room, bufLen int) (ts *unix.Timespec, minNr, nr int, done bool) {
+	minNr = minEvents - got
+	switch {
+	case timeout == 0:
+		*buf = unix.Timespec{}
+		ts, minNr = buf, 0
+	case timeout > 0:
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil, 0, 0, true
+		}
+		*buf = unix.NsecToTimespec(int64(left))
+		ts = buf
+	}
+	if got == room {
+		return nil, 0, 0, true
+	}
+	nr = min(room-got, bufLen)
+	return ts, max(0, min(minNr, nr)), nr, false
 }

@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/impls/iouring/uring"
+	"kbench/internal/kindfd"
 	"kbench/notify"
 )
 
@@ -48,26 +49,16 @@ func (n *Notifier) AddSignal(sig int, token uint64) (int, error) {
 	if n.kops.signals != nil {
 		return 0, n.kops.signals
 	}
-	if err := notify.CheckSignal(sig); err != nil {
-		return 0, fmt.Errorf("iouring add signal: %w", err)
-	}
-	// Unblocked in this thread, the signal would go to Go's handler rather
-	// than stay pending for the signalfd.
-	if blocked, err := notify.SignalBlocked(sig); err != nil {
-		return 0, fmt.Errorf("iouring add signal %d: %w", sig, err)
-	} else if !blocked {
-		return 0, fmt.Errorf("iouring add signal %d: not blocked in the calling thread (lock the collecting goroutine "+
-			"to its thread and notify.BlockSignal it there first): %w", sig, notify.ErrInvalid)
-	}
 	for i := range n.ksrcs {
 		if s := &n.ksrcs[i]; s.live && s.kind == notify.KindSignal && s.sig == sig {
 			return 0, fmt.Errorf("iouring add signal %d: watched already as source %d: %w", sig, i, os.ErrExist)
 		}
 	}
-	set := notify.SigsetOf(sig)
-	fd, err := unix.Signalfd(-1, &set, unix.SFD_NONBLOCK|unix.SFD_CLOEXEC)
+	// Checked, and blocked in this thread (unblocked, the signal would go to
+	// Go's handler rather than stay pending for the signalfd).
+	fd, err := kindfd.OpenSignal(sig)
 	if err != nil {
-		return 0, fmt.Errorf("iouring add signal %d: signalfd: %w", sig, err)
+		return 0, fmt.Errorf("iouring add signal %d: %w", sig, err)
 	}
 	slot, s := n.newKind(notify.KindSignal, token)
 	s.sig, s.fd = sig, fd

@@ -53,26 +53,10 @@ func (w *waker) post(k uint32, c *notify.Counters) error {
 			if sqe == nil {
 				break
 			}
-			sqe.Opcode = uring.IORING_OP_MSG_RING
-			sqe.FD = w.target
-			sqe.Addr = uring.IORING_MSG_DATA
-			sqe.Off = udWake // user_data of the CQE posted in the main ring
-			if w.skipOK {
-				sqe.Flags = uring.IOSQE_CQE_SKIP_SUCCESS
-			}
+			w.message(sqe, udWake) // user_data of the CQE posted in the main ring
 		}
-		for pending := sq.Publish(); pending > 0; pending = sq.Publish() {
-			c.Inc(notify.CallWake)
-			m, errno := w.ring.Submit(pending, 0)
-			if errno == unix.EINTR {
-				continue
-			}
-			if errno != 0 {
-				return fmt.Errorf("io_uring_enter(MSG_RING): %w", errno)
-			}
-			if m == 0 {
-				return fmt.Errorf("io_uring_enter(MSG_RING): nothing submitted: %w", unix.EAGAIN)
-			}
+		if err := w.submit(c, notify.CallWake); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -96,16 +80,38 @@ func (w *waker) ring1(ud uint64, c *notify.Counters) error {
 		// so the SQ ring is empty here.
 		return fmt.Errorf("io_uring MSG_RING: private ring full: %w", unix.EBUSY)
 	}
+	w.message(sqe, ud)
+	sqe.UserData = ud
+	if err := w.submit(c, notify.CallFire); err != nil {
+		return err
+	}
+	for head, tail := cq.Head(), cq.Tail(); head != tail; head++ {
+		if e := cq.At(head); e.UserData == ud && e.Res < 0 {
+			cq.Release(tail)
+			return fmt.Errorf("io_uring MSG_RING: %w", unix.Errno(-e.Res))
+		}
+	}
+	return nil
+}
+
+// message fills sqe with a MSG_RING that posts a CQE with user_data ud
+// into the main ring (only a failed message posts one here).
+func (w *waker) message(sqe *uring.SQE, ud uint64) {
 	sqe.Opcode = uring.IORING_OP_MSG_RING
 	sqe.FD = w.target
 	sqe.Addr = uring.IORING_MSG_DATA
 	sqe.Off = ud
-	sqe.UserData = ud
 	if w.skipOK {
 		sqe.Flags = uring.IOSQE_CQE_SKIP_SUCCESS
 	}
+}
+
+// submit enters the private ring until every published message is
+// submitted, counting each entry as kind. Called with mu held.
+func (w *waker) submit(c *notify.Counters, kind notify.SyscallKind) error {
+	sq := &w.ring.SQ
 	for pending := sq.Publish(); pending > 0; pending = sq.Publish() {
-		c.Inc(notify.CallFire)
+		c.Inc(kind)
 		m, errno := w.ring.Submit(pending, 0)
 		if errno == unix.EINTR {
 			continue
@@ -115,12 +121,6 @@ func (w *waker) ring1(ud uint64, c *notify.Counters) error {
 		}
 		if m == 0 {
 			return fmt.Errorf("io_uring_enter(MSG_RING): nothing submitted: %w", unix.EAGAIN)
-		}
-	}
-	for head, tail := cq.Head(), cq.Tail(); head != tail; head++ {
-		if e := cq.At(head); e.UserData == ud && e.Res < 0 {
-			cq.Release(tail)
-			return fmt.Errorf("io_uring MSG_RING: %w", unix.Errno(-e.Res))
 		}
 	}
 	return nil

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"kbench/internal/kindfd"
 	"kbench/notify"
 )
 
@@ -64,17 +65,9 @@ func (k *Kernel) attachTimer() (*storage, int, error) {
 
 // armTimer programs the timer origin with spec (hrtimer_start).
 func (k *Kernel) armTimer(st *storage, spec notify.TimerSpec) error {
-	its := unix.ItimerSpec{
-		Value:    unix.NsecToTimespec(int64(spec.Value)),
-		Interval: unix.NsecToTimespec(int64(spec.Interval)),
-	}
-	flags := 0
-	if spec.Abs {
-		flags = unix.TFD_TIMER_ABSTIME
-	}
 	k.calls.Inc(notify.CallHook)
-	if err := unix.TimerfdSettime(st.origin, flags, &its, nil); err != nil {
-		return fmt.Errorf("kevent timer: timerfd_settime: %w", err)
+	if err := kindfd.ArmTimer(st.origin, spec); err != nil {
+		return fmt.Errorf("kevent timer: %w", err)
 	}
 	return nil
 }

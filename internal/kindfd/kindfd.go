@@ -163,6 +163,15 @@ func OpenTimer(spec notify.TimerSpec) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("timerfd_create: %w", err)
 	}
+	if err := ArmTimer(fd, spec); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// ArmTimer programs timerfd fd with spec (TFD_TIMER_ABSTIME for Abs).
+func ArmTimer(fd int, spec notify.TimerSpec) error {
 	its := unix.ItimerSpec{
 		Value:    unix.NsecToTimespec(int64(spec.Value)),
 		Interval: unix.NsecToTimespec(int64(spec.Interval)),
@@ -172,10 +181,9 @@ func OpenTimer(spec notify.TimerSpec) (int, error) {
 		flags = unix.TFD_TIMER_ABSTIME
 	}
 	if err := unix.TimerfdSettime(fd, flags, &its, nil); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("timerfd_settime: %w", err)
+		return fmt.Errorf("timerfd_settime: %w", err)
 	}
-	return fd, nil
+	return nil
 }
 
 // OpenSignal creates a signalfd for sig after checking that sig may be
