@@ -35,7 +35,7 @@ func MachineDrift(rows []*Result) map[string]float64 {
 	// views[metric][round] collects log(value / row median) over rows.
 	views := map[string]map[int][]float64{}
 	for _, r := range rows {
-		if r == nil || !r.Status.Measured() && r.Status != "" {
+		if r == nil || !r.Status.Measured() {
 			continue
 		}
 		for _, u := range r.Units {

@@ -400,8 +400,8 @@ func mixedConsumer(ctx context.Context, v notify.Variant, cfg Config, sp mixedSp
 		res.Samples = append(res.Samples, s)
 	}
 	r := finish(res)
-	if r.Status == results.StatusFailed && strings.HasPrefix(r.Reason, "exactly-once violated") {
-		r.Reason = c.violations()
+	if why := c.violations(); r.Status == results.StatusFailed && why != "" {
+		r.Reason = why // per kind, where finish gives the row's totals
 	}
 	return r
 }
