@@ -115,7 +115,11 @@ func herdArrangements(backend string, accept bool) []herdArr {
 	case "epoll":
 		out = append(out, herdArr{name: "repl-excl", kind: "replicated", option: epoll.ParamExclusive})
 	case "kevent":
-		out = append(out, herdArr{name: "repl-all", kind: "replicated", option: kevent.ParamWakeupAll})
+		// WAKEUP_ALL on a shared queue: the patch's flag chooses among a
+		// storage's kevents, one per queue, so the row shows it changes
+		// nothing there (impls/kevent/waiters.go).
+		out = append(out, herdArr{name: "shared-all", kind: "shared", option: kevent.ParamWakeupAll},
+			herdArr{name: "repl-all", kind: "replicated", option: kevent.ParamWakeupAll})
 	case "iouring":
 		if accept {
 			out = append(out, herdArr{name: "maccept", kind: "replicated", maccept: true})
@@ -647,7 +651,15 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 		defer kern.Close() // after the queues (deferred later, run sooner)
 	}
 	open := func() (notify.Notifier, error) {
-		if kern != nil {
+		switch {
+		case kern != nil && kpath == kevent.PathSyscall:
+			// kevent_get_events: several threads may sleep on one queue.
+			s, err := kern.OpenShared(opts)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
+		case kern != nil:
 			return kern.Open(kpath, opts)
 		}
 		return v.Open(opts)
@@ -763,7 +775,7 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 var herdNoShare = map[string]string{
 	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock (aioring/syscall shares its context)",
 	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
-	"kevent":  "one collector per queue (the futex waiter flag is one thread's)",
+	"kevent":  "take29's ring has one user index and Zach's ring one consumer index, each read without a lock (the syscall path's queue is shared)",
 }
 
 // herdOpenShared opens the one instance all waiters block on and

@@ -76,7 +76,8 @@ func TestHerdRows(t *testing.T) {
 		"epoll/et repl-excl W2": results.StatusOK, "epoll/et shard W2": results.StatusOK,
 		"epoll/oneshot shared W2": results.StatusNA, "epoll/oneshot repl W2": results.StatusOK,
 		"epoll/oneshot repl-excl W2": results.StatusNA, "epoll/oneshot shard W2": results.StatusOK,
-		"kevent/syscall-fd shared W2": results.StatusNA, "kevent/syscall-fd repl W2": results.StatusOK,
+		"kevent/syscall-fd shared W2": results.StatusOK, "kevent/syscall-fd shared-all W2": results.StatusOK,
+		"kevent/syscall-fd repl W2":     results.StatusOK,
 		"kevent/syscall-fd repl-all W2": results.StatusOK, "kevent/syscall-fd shard W2": results.StatusOK,
 		"kevent/syscall-user shard W2": results.StatusNA,
 		"aioring/ring shared W2":       results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
@@ -180,7 +181,8 @@ func TestAcceptRows(t *testing.T) {
 	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
 	got := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd", "iouring/plain-multishot", "aioring/syscall"), Accept))
 	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
-		"epoll/et reuseport W2", "kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2",
+		"epoll/et reuseport W2", "kevent/syscall-fd shared W2", "kevent/syscall-fd shared-all W2",
+		"kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2",
 		"iouring/plain-multishot repl W2", "iouring/plain-multishot maccept W1", "iouring/plain-multishot maccept W2",
 		"aioring/syscall shared W2"} {
 		r, ok := got[name]
@@ -210,9 +212,6 @@ func TestAcceptRows(t *testing.T) {
 		if want := map[bool]string{true: "2", false: "1"}[strings.Contains(name, "reuseport W2")]; r.Params["listeners"] != want {
 			t.Errorf("%s: listeners %q, want %s", name, r.Params["listeners"], want)
 		}
-	}
-	if r := got["kevent/syscall-fd shared W2"]; r.Status != results.StatusNA {
-		t.Errorf("kevent shared: %s, want n/a", r.Status)
 	}
 	// kevent's first waker: the first queue's kevent on the listener's
 	// storage is the only one readied.

@@ -1,6 +1,7 @@
 package kevent
 
 import (
+	"math"
 	"runtime"
 	"sync/atomic"
 	"time"
@@ -45,9 +46,10 @@ func futexWait(w *atomic.Uint32, val uint32, d time.Duration) unix.Errno {
 	return e
 }
 
-// futexWake wakes one sleeper on w.
+// futexWake wakes every sleeper on w (wake_up on a wait queue without
+// exclusive waiters).
 func futexWake(w *atomic.Uint32) {
-	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakePrivate, 1, 0, 0, 0)
+	unix.Syscall6(unix.SYS_FUTEX, uintptr(unsafe.Pointer(w)), futexWakePrivate, math.MaxInt32, 0, 0, 0)
 }
 
 // spinlock stands for the kernel's ready_lock spinlock. sync.Mutex would

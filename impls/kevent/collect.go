@@ -27,14 +27,21 @@ import (
 // KEVENT_RET_COPY_FAILED in its ret_flags, where it stays until ET's
 // completion or a MODIFY clears them. kevent_wait asks for no more than the
 // ring has room for, so only kevent_get_events can see it.
-func (u *kuser) collect(out []ukevent) int {
+//
+// Several collectors may run it at once on a shared queue (shared.go),
+// each with its own scratch (c): each kevent is popped by one of them, and
+// one in flight in another's round is off the lists, as in the patch,
+// where kevent_dequeue_ready takes each kevent off under ready_lock.
+func (u *kuser) collect(out []ukevent) int { return u.collectAs(&u.own, out) }
+
+func (u *kuser) collectAs(c *collector, out []ukevent) int {
 	got := 0
-	deferred := u.deferred[:0]
+	deferred := c.deferred[:0]
 	u.lock()
 	for got < len(out) && u.readyNum > 0 {
-		round := u.round[:0]
-		checks := u.checkIdx[:0]
-		pfds := u.pfds[:0]
+		round := c.round[:0]
+		checks := c.checkIdx[:0]
+		pfds := c.pfds[:0]
 		for len(round) < len(out)-got {
 			k := u.popFirst()
 			if k == nil {
@@ -85,14 +92,14 @@ func (u *kuser) collect(out []ukevent) int {
 			}
 		}
 		// Keep the (possibly grown) scratch for the next round and call.
-		u.round, u.checkIdx, u.pfds = round[:0], checks[:0], pfds[:0]
+		c.round, c.checkIdx, c.pfds = round[:0], checks[:0], pfds[:0]
 		clear(round)
 	}
 	for _, k := range deferred {
 		u.enqueue(k)
 	}
 	clear(deferred)
-	u.deferred = deferred[:0]
+	c.deferred = deferred[:0]
 	reap := len(u.reap) > 0
 	u.unlock()
 	if reap {
@@ -123,7 +130,17 @@ func lastCheck(k *kevent) bool {
 // FUTEX_WAIT that puts it to sleep; both count as CallWait. In zach mode the
 // call also returns as soon as the ring holds a record the consumer has not
 // taken, because those records never pass through here.
+//
+// On a shared queue several collectors may be in it at once (getEventsAs,
+// c their own): a wake-up wakes them all, and each that finds fewer than
+// its min sleeps again inside the call, as wait_event re-checks its
+// condition; only the owner (c.owner) drains the signal storages and
+// sleeps on its signalfd.
 func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int, woke bool) {
+	return u.getEventsAs(&u.own, buf, min, timeout)
+}
+
+func (u *kuser) getEventsAs(c *collector, buf []ukevent, min int, timeout time.Duration) (n int, woke bool) {
 	if u.nonblock {
 		timeout = 0 // O_NONBLOCK: take29 skips the wait altogether
 	}
@@ -133,8 +150,10 @@ func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int,
 		deadline = clock.Now() + int64(timeout)
 	}
 	for {
-		u.drainSignals()
-		n += u.collect(buf[n:])
+		if c.owner {
+			u.drainSignals()
+		}
+		n += u.collectAs(c, buf[n:])
 		u.lock()
 		if u.needExit {
 			u.needExit = false
@@ -157,7 +176,7 @@ func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int,
 			}
 		}
 		entered = true
-		intr = u.sleepLocked(wait)
+		intr = u.sleepLocked(c, wait)
 	}
 	if !entered {
 		sysEnter(u.calls, notify.CallWait)
@@ -165,23 +184,36 @@ func (u *kuser) getEvents(buf []ukevent, min int, timeout time.Duration) (n int,
 	return n, woke
 }
 
-// sleepLocked sleeps on the queue's futex for at most wait (negative: no
-// limit); called with mu held, it returns with mu released, reporting
-// whether a signal (EINTR) ended the sleep.
-func (u *kuser) sleepLocked(wait time.Duration) (interrupted bool) {
-	u.sleeping = true
-	// Pairs with wakeLocked's Store(0): set under the lock, before any
-	// producer can see sleeping.
-	u.futex.Store(1)
+// sleepLocked sleeps on the queue's wait queue for at most wait
+// (negative: no limit); called with mu held, it returns with mu released,
+// reporting whether a signal (EINTR) ended the sleep. The owner of a queue
+// watching signals sleeps in ppoll on its signalfd (signal.go); every
+// other sleep is a FUTEX_WAIT on the queue's wake generation.
+func (u *kuser) sleepLocked(c *collector, wait time.Duration) (interrupted bool) {
+	if t := u.sig; t != nil && c.owner {
+		u.sigSleeping = true
+		u.unlock()
+		u.calls.Inc(notify.CallWait)
+		interrupted = u.sleepSignals(t, wait)
+		u.lock()
+		u.sigSleeping = false
+		u.unlock()
+		return interrupted
+	}
+	// Read under mu: pairs with wakeLocked's Add under mu. A wake decided
+	// after this read changes the word, so the FUTEX_WAIT below either
+	// finds it changed (EAGAIN) or is woken by the FUTEX_WAKE that follows.
+	gen := u.futex.Load()
+	u.sleepers++
 	u.unlock()
 	u.calls.Inc(notify.CallWait)
-	if t := u.sig; t != nil {
-		interrupted = u.sleepSignals(t, wait)
-	} else {
-		interrupted = u.sleep(&u.futex, 1, wait) == unix.EINTR
-	}
+	interrupted = u.sleep(&u.futex, gen, wait) == unix.EINTR
 	u.lock()
-	u.sleeping = false
+	// Under mu, as above: an unchanged generation means no wake counted
+	// this sleeper out (a timeout, a signal, a spurious return).
+	if u.futex.Load() == gen {
+		u.sleepers--
+	}
 	u.unlock()
 	return interrupted
 }

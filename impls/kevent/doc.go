@@ -109,7 +109,8 @@
 //	  (t29 kevent_user.c sys_kevent_init)                    newKuser (ring_slots)                  (ring_slots); fewer than 2 is EINVAL
 //	kevent_ctl(fd, cmd, num, ukevent array): one entry     ctl.go: kuser.ctl; batch.go:           exact; one kernel entry per array
 //	  into the kernel for num entries (t29 kevent_user.c)    Notifier.Batch (notify.Batcher)
-//	kevent_ctl serialised by ctl_mutex (t29)               queue lock; one collector per queue    variant: same effect, no mutex
+//	kevent_ctl serialised by ctl_mutex (t29)               queue lock; ctl is the queue owner's   variant: same effect, no mutex
+//	                                                         (notify: no Add while Waiters wait)
 //	copy_from_user / EFAULT paths (t29)                    -                                      absent: one address space
 //	unknown cmd: EINVAL (t29 kevent_ctl_process)           ctl.go: ctlBody                        exact
 //	MODIFY/REMOVE/READY with num > kevent_num: EINVAL      ctl.go: ctlBody                        exact
@@ -266,9 +267,13 @@
 //	  wait_event_interruptible_timeout)                                                             space would after a handler
 //	signal kevents (t26 kevent_signal.c)                   signal.go (TYPES above)                variant, see KEVENT_SIGNAL above
 //	WAKE-UPS AND POLLING
-//	wake_up on each kevent_ready (all sleepers)            queue.go: wakeLocked                   variant: only when a collector
-//	                                                                                                sleeps (one per queue: the notify
-//	                                                                                                contract allows one collector)
+//	wake_up on each kevent_ready (all sleepers)            queue.go: wakeLocked                   exact: one FUTEX_WAKE of every
+//	                                                                                                sleeper; none when none sleeps
+//	several threads sleep in kevent_get_events on one      waiters.go: Shared; collect.go:        syscall path: exact, each a
+//	  queue, each re-checking after wake_up (t29             getEventsAs, sleepLocked               collector of its own; one that
+//	  wait_event_interruptible_timeout on u->wait)                                                  finds too few sleeps again (min,
+//	                                                                                                above); take29/Zach rings: one
+//	                                                                                                reader (absent)
 //	kevent file pollable: POLLIN while ready_num or        pollable.go: PollFD                    exact readiness; variant: an eventfd
 //	  need_exit; poll clears need_exit (t29 user_poll)                                              mirrors it (a system call per
 //	                                                                                                transition, CallHook), and polling

@@ -94,9 +94,9 @@ type Notifier struct {
 
 	batch batchScratch // Batch's arrays
 
-	ubuf    []ukevent // get_events' user buffer
-	waitSeq uint64    // Waits so far (translate)
-	uk1     ukevent   // one zach record
+	own     waitCtx // the owner's get_events buffer and collector
+	waitSeq uint64  // Waits so far (translate); under the waiters' lock once a queue is shared
+	uk1     ukevent // one zach record
 
 	ringSeen   int    // zach: ring records since the last collection call
 	t29uidx    uint32 // take29: committed index (the kernel's uidx)
@@ -173,6 +173,7 @@ func newNotifier(path Path, opts notify.Options, k *Kernel) (*Notifier, error) {
 		return nil, err
 	}
 	n.u = u
+	n.own.c = &u.own
 	if k == nil {
 		k = newPrivateKernel(&n.calls, opts.HelperCPU)
 		k.queues = 1

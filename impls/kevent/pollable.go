@@ -45,7 +45,7 @@ func (u *kuser) pollReady() bool {
 }
 
 // unlockPollable is unlock's path with a poll fd.
-func (u *kuser) unlockPollable(wake bool) {
+func (u *kuser) unlockPollable(wake uint8) {
 	want := u.pollReady()
 	change := want != u.pollSet
 	u.pollSet = want
@@ -54,9 +54,8 @@ func (u *kuser) unlockPollable(wake bool) {
 		u.pollMu.lock(u.calls)
 	}
 	u.mu.unlock()
-	if wake {
-		u.calls.Inc(notify.CallWake)
-		u.wakeup()
+	if wake != 0 {
+		u.wakeup(wake)
 	}
 	if !change {
 		return

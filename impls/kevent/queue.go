@@ -58,14 +58,20 @@ type kuser struct {
 	// patch frees kevents through RCU for the same reason).
 	reap, reapSpare []*kevent
 
-	// Sleeping and waking. futex is the word the collector sleeps on; the
-	// waiter flag (sleeping) is read and written under mu, so a producer
-	// issues futex_wake only when a collector is actually asleep.
+	// Sleeping and waking: the queue's wait queue (u->wait). futex is a
+	// wake generation the collectors sleep on; sleepers counts the
+	// collectors asleep on it that no wake has reached yet, and
+	// sigSleeping says the owner sleeps in ppoll on its signalfd and the
+	// wake eventfd instead (signal.go). Both are read and written under
+	// mu, so a producer makes a system call only when a collector is
+	// actually asleep, and then wakes every one, as wake_up does on a
+	// wait queue whose sleepers are not exclusive (shared.go).
 	futex       atomic.Uint32
 	sleep       func(w *atomic.Uint32, val uint32, d time.Duration) unix.Errno // futexWait; tests stand in signals
-	sleeping    bool
-	wakePending bool // set under mu by wakeLocked; the wake is issued after unlock
-	needExit    bool // Wake (ctl READY with num 0): the next collection returns at once
+	sleepers    int
+	sigSleeping bool
+	wakePending uint8 // wakeFutex|wakeEventfd, set under mu by wakeLocked; issued after unlock
+	needExit    bool  // Wake (ctl READY with num 0): the next collection returns at once
 	closed      bool
 	// nonblock is O_NONBLOCK on the queue's file: get_events and
 	// kevent_wait never sleep and ignore their timeout (take29).
@@ -94,12 +100,13 @@ type kuser struct {
 	t29    *ring.Take29 // take29: kevent_ring and the kernel's private indices
 	t29buf []ukevent
 
-	// Collection scratch, reused so collection never allocates.
-	round    []*kevent
-	checkIdx []int
-	pfds     []unix.PollFd
-	deferred []*kevent
-	pfd1     [1]unix.PollFd
+	// own is the owner's collection state (the Notifier's Wait, take29's
+	// kevent_wait, Zach's collection calls); each Waiter of a shared
+	// queue has one of its own.
+	own  collector
+	pfd1 [1]unix.PollFd
+	// reapMu serialises reapDead between collectors of a shared queue.
+	reapMu sync.Mutex
 	// ADD array scratch (collector only).
 	addIDs  map[uint64]struct{}
 	addKs   []*kevent
@@ -108,12 +115,32 @@ type kuser struct {
 	addUk   []ukevent
 }
 
+// collector is one collecting thread's part of a collection call: scratch
+// reused so that collection never allocates, and whether the thread is
+// the queue's owner, the one whose signal storages the queue drains and
+// whose sleeps watch its signalfd (signal.go). Other threads collect only
+// on a shared queue, each through a Waiter (shared.go).
+type collector struct {
+	owner    bool
+	round    []*kevent
+	checkIdx []int
+	pfds     []unix.PollFd
+	deferred []*kevent
+}
+
+// Wakes a producer decided on under mu (kuser.wakePending).
+const (
+	wakeFutex   uint8 = 1 << iota // FUTEX_WAKE every futex sleeper
+	wakeEventfd                   // write the owner's wake eventfd (it sleeps in ppoll)
+)
+
 // ringSlotSize is a zach slot: the ownership header and one ukevent.
 const ringSlotSize = ring.OwnedHeader + ukeventSize
 
 func newKuser(m mode, calls *notify.Counters, p poller, ringSlots int) (*kuser, error) {
 	u := &kuser{calls: calls, mode: m, index: make(map[uint64]*kevent), poll: p,
-		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, sigWake: -1, addIDs: make(map[uint64]struct{})}
+		ust: &storage{origin: -1, typ: typeUnotify}, sleep: futexWait, pollfd: -1, sigWake: -1, addIDs: make(map[uint64]struct{}),
+		own: collector{owner: true}}
 	u.wakefd.Store(-1)
 	switch m {
 	case modeZach:
@@ -148,47 +175,60 @@ func (u *kuser) unlockSt(st *storage) {
 	st.mu.unlock()
 }
 
-// unlock releases the queue and issues the futex wake a producer decided on
-// under the lock, so the sleeper does not wake into a held lock.
+// unlock releases the queue and issues the wake a producer decided on
+// under the lock, so the sleepers do not wake into a held lock.
 //
 // With a poll fd (pollable.go) it also brings the fd's readiness in line
 // with the queue's, deciding under the lock and signalling under pollMu,
 // taken before the queue is released, so signals keep the decisions' order.
 func (u *kuser) unlock() {
 	wake := u.wakePending
-	u.wakePending = false
+	u.wakePending = 0
 	if u.pollfd >= 0 {
 		u.unlockPollable(wake)
 		return
 	}
 	u.mu.unlock()
-	if wake {
+	if wake != 0 {
+		u.wakeup(wake)
+	}
+}
+
+// wakeup issues the wakes decided under the lock: a FUTEX_WAKE of every
+// futex sleeper, and an eventfd write for an owner asleep in ppoll while
+// it watches signals. Each is one system call, counted as CallWake.
+func (u *kuser) wakeup(wake uint8) {
+	if wake&wakeEventfd != 0 {
+		// Acquire: pairs with the Store in watchSignals and unwatchSignals.
+		if fd := u.wakefd.Load(); fd >= 0 {
+			u.calls.Inc(notify.CallWake)
+			one := [8]byte{1}
+			unix.Write(int(fd), one[:])
+		}
+	}
+	if wake&wakeFutex != 0 {
 		u.calls.Inc(notify.CallWake)
-		u.wakeup()
+		futexWake(&u.futex)
 	}
 }
 
-// wakeup wakes the sleeping collector: a futex wake, or, while it watches
-// signals and sleeps in ppoll, an eventfd write.
-func (u *kuser) wakeup() {
-	// Acquire: pairs with the Store in watchSignals and unwatchSignals.
-	if fd := u.wakefd.Load(); fd >= 0 {
-		one := [8]byte{1}
-		unix.Write(int(fd), one[:])
-		return
-	}
-	futexWake(&u.futex)
-}
-
-// wakeLocked is wake_up(&u->wait) with the waiter check: nothing to do, and
-// no system call, unless the collector is asleep.
+// wakeLocked is wake_up(&u->wait) with the waiter check: nothing to do,
+// and no system call, unless a collector is asleep; otherwise every
+// sleeper is woken (take29's collectors wait on u->wait without
+// WQ_FLAG_EXCLUSIVE), and each re-checks the queue under the lock.
 func (u *kuser) wakeLocked() {
-	if u.sleeping {
-		u.sleeping = false
-		// Pairs with the collector's FUTEX_WAIT on value 1: either it has not
-		// slept yet and the kernel sees 0 (EAGAIN), or our wake finds it.
-		u.futex.Store(0)
-		u.wakePending = true
+	if u.sleepers > 0 {
+		u.sleepers = 0
+		// A new generation, under mu: pairs with the generation each
+		// sleeper read under mu and passed to FUTEX_WAIT (sleepLocked).
+		// One that has not slept yet finds the word changed (EAGAIN);
+		// one asleep is in the FUTEX_WAKE after unlock.
+		u.futex.Add(1)
+		u.wakePending |= wakeFutex
+	}
+	if u.sigSleeping {
+		u.sigSleeping = false
+		u.wakePending |= wakeEventfd
 	}
 }
 
@@ -473,6 +513,8 @@ func (u *kuser) finish(k *kevent) {
 // reapDead unlinks the kevents finish left on their storages and recycles
 // them. Collector only, with no lock held.
 func (u *kuser) reapDead() {
+	u.reapMu.Lock()
+	defer u.reapMu.Unlock()
 	u.lock()
 	dead := u.reap
 	if len(dead) == 0 {

@@ -52,7 +52,7 @@ func (u *kuser) keventWait(num int, oldUidx uint32, timeout time.Duration) (copi
 			}
 		}
 		entered = true
-		intr := u.sleepLocked(wait)
+		intr := u.sleepLocked(&u.own, wait)
 		u.drainSignals()
 		if intr {
 			break

@@ -17,6 +17,10 @@ import "kbench/notify"
 // syscall-fd-oneshot, registers fd sources ONESHOT: each delivery is then
 // re-armed by an ADD, the control traffic kevent_ctl's arrays batch (churn
 // and scale, ctl_batch), beside epoll's oneshot row.
+//
+// The syscall rows open a Shared queue (waiters.go): several goroutines
+// may block on it, as on the patch's kevent_get_events; a lone collector
+// sees the Notifier's Wait unchanged.
 func Variants() []notify.Variant {
 	var vs []notify.Variant
 	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
@@ -39,6 +43,14 @@ func Variants() []notify.Variant {
 				Note:    note,
 				Params:  params,
 				Open: func(o notify.Options) (notify.Notifier, error) {
+					if p == PathSyscall {
+						s, err := NewShared(o)
+						if err != nil {
+							return nil, err
+						}
+						s.emulated = src == notify.SourceFD
+						return s, nil
+					}
 					n, err := New(p, o)
 					if err != nil {
 						return nil, err
@@ -57,7 +69,11 @@ func Variants() []notify.Variant {
 		Note:    "emulated: fd readiness via epoll hook thread; ONESHOT, each re-arm a KEVENT_CTL_ADD, batched into kevent_ctl arrays where the workload batches (ctl_batch)",
 		Params:  pathParams(PathSyscall),
 		Open: func(o notify.Options) (notify.Notifier, error) {
-			return New(PathSyscall, o)
+			s, err := NewShared(o)
+			if err != nil {
+				return nil, err
+			}
+			return s, nil
 		},
 	})
 	return vs

@@ -2,6 +2,7 @@ package kevent
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"kbench/internal/clock"
@@ -11,6 +12,20 @@ import (
 // Wait collects events as notify's doc.go describes, through the path the
 // Notifier was opened with.
 func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
+	return n.wait(&n.own, events, min, timeout)
+}
+
+// waitCtx is one waiting goroutine's user side: its get_events buffer,
+// its collector in the queue, and the lock every waiter of a shared queue
+// takes to translate records against the registration table (nil: the
+// owner alone).
+type waitCtx struct {
+	ubuf []ukevent
+	c    *collector
+	mu   *sync.Mutex
+}
+
+func (n *Notifier) wait(w *waitCtx, events []notify.Event, min int, timeout time.Duration) (int, error) {
 	if !n.gate.Enter() {
 		return 0, notify.ErrClosed
 	}
@@ -22,10 +37,19 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	if len(events) == 0 {
 		return 0, nil
 	}
-	if len(n.ubuf) < len(events) {
-		n.ubuf = make([]ukevent, len(events))
+	if len(w.ubuf) < len(events) {
+		w.ubuf = make([]ukevent, len(events))
 	}
-	n.waitSeq++ // translate's merging of a counting source's records
+	// translate's merging of a counting source's records: each Wait, of
+	// any waiter, has a number of its own.
+	if w.mu != nil {
+		w.mu.Lock()
+	}
+	n.waitSeq++
+	seq := n.waitSeq
+	if w.mu != nil {
+		w.mu.Unlock()
+	}
 	if n.levelFDs > 0 || n.timers > 0 {
 		// A level Wait reports every fd ready when it began; fd readiness
 		// that epoll has seen but the hook thread has not yet passed to
@@ -42,11 +66,11 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 	var got int
 	switch n.path {
 	case PathSyscall:
-		got = n.waitSyscall(events, min, timeout, deadline)
+		got = n.waitSyscall(w, seq, events, min, timeout, deadline)
 	case PathTake29:
-		got, err = n.waitTake29(events, min, timeout, deadline)
+		got, err = n.waitTake29(seq, events, min, timeout, deadline)
 	case PathZach:
-		got = n.waitZach(events, min, timeout, deadline)
+		got = n.waitZach(seq, events, min, timeout, deadline)
 	}
 	if n.gate.Closed() {
 		return got, notify.ErrClosed
@@ -79,7 +103,7 @@ func left(timeout time.Duration, deadline int64) time.Duration {
 // adds its count to the source's event instead: Zach's ring publishes a
 // record per readiness, where the other paths coalesce on the ready list,
 // and an Event reports everything since the source's last one.
-func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
+func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int, seq uint64) int {
 	idx, gen := idSlot(uk.ID)
 	if idx >= len(n.regs) {
 		return got
@@ -88,7 +112,7 @@ func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
 	if !r.live || r.gen != gen {
 		return got
 	}
-	if r.ks && r.waitSeq == n.waitSeq {
+	if r.ks && r.waitSeq == seq {
 		events[r.evIdx].Data += uk.count()
 		return got
 	}
@@ -130,7 +154,7 @@ func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
 		}
 	}
 	if r.ks {
-		r.waitSeq, r.evIdx = n.waitSeq, got
+		r.waitSeq, r.evIdx = seq, got
 	}
 	if r.kind == notify.KindFD && !r.kev && (broken || r.gone) {
 		n.dropFD(idx)
@@ -138,21 +162,30 @@ func (n *Notifier) translate(uk *ukevent, events []notify.Event, got int) int {
 	return got + 1
 }
 
-func (n *Notifier) deliver(events []notify.Event, got, k int) int {
+// deliver translates the first k records of w's buffer, under w's lock
+// on a shared queue.
+func (n *Notifier) deliver(w *waitCtx, seq uint64, events []notify.Event, got, k int) int {
+	if k == 0 {
+		return got
+	}
+	if w.mu != nil {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+	}
 	for i := range k {
-		got = n.translate(&n.ubuf[i], events, got)
+		got = n.translate(&w.ubuf[i], events, got, seq)
 	}
 	return got
 }
 
 // waitSyscall: kevent_get_events(min, max, timeout), once, unless records
 // were dropped as stale.
-func (n *Notifier) waitSyscall(events []notify.Event, min int, timeout time.Duration, deadline int64) int {
+func (n *Notifier) waitSyscall(w *waitCtx, seq uint64, events []notify.Event, min int, timeout time.Duration, deadline int64) int {
 	got := 0
 	for {
 		wait := left(timeout, deadline)
-		k, woke := n.u.getEvents(n.ubuf[:len(events)-got], min-got, wait)
-		got = n.deliver(events, got, k)
+		k, woke := n.u.getEventsAs(w.c, w.ubuf[:len(events)-got], min-got, wait)
+		got = n.deliver(w, seq, events, got, k)
 		if got >= min || woke || n.gate.Closed() || wait == 0 {
 			return got
 		}
@@ -166,7 +199,7 @@ func (n *Notifier) waitSyscall(events []notify.Event, min int, timeout time.Dura
 // commit reads new_uidx == uidx as "nothing to commit", so a completely
 // full ring could only be released in two calls, and ring_kidx could not
 // tell it from an empty one.
-func (n *Notifier) waitTake29(events []notify.Event, want int, timeout time.Duration, deadline int64) (int, error) {
+func (n *Notifier) waitTake29(seq uint64, events []notify.Event, want int, timeout time.Duration, deadline int64) (int, error) {
 	slots := n.u.t29.Slots()
 	got := 0
 	for {
@@ -184,7 +217,7 @@ func (n *Notifier) waitTake29(events []notify.Event, want int, timeout time.Dura
 		for range copied {
 			pos := (n.t29uidx + uint32(n.t29pending)) % uint32(slots)
 			n.t29pending++
-			got = n.translate(n.u.t29Record(pos), events, got)
+			got = n.translate(n.u.t29Record(pos), events, got, seq)
 		}
 		if got >= want || woke || n.gate.Closed() || wait == 0 {
 			break
@@ -222,7 +255,7 @@ func (n *Notifier) t29Commit() error {
 // records it makes one non-blocking collection call for what only that
 // call delivers (level kevents, kevents parked while the ring was full),
 // and it blocks in the collection call only when the ring is empty.
-func (n *Notifier) waitZach(events []notify.Event, min int, timeout time.Duration, deadline int64) int {
+func (n *Notifier) waitZach(seq uint64, events []notify.Event, min int, timeout time.Duration, deadline int64) int {
 	got := 0
 	done := false
 	for {
@@ -235,12 +268,12 @@ func (n *Notifier) waitZach(events []notify.Event, min int, timeout time.Duratio
 				break
 			}
 			n.ringSeen++
-			got = n.translate(&n.uk1, events, got)
+			got = n.translate(&n.uk1, events, got, seq)
 		}
 		if n.ringSeen >= n.zachN && got < len(events) {
 			n.ringSeen = 0
-			k, woke := n.u.getEvents(n.ubuf[:len(events)-got], 0, 0)
-			got = n.deliver(events, got, k)
+			k, woke := n.u.getEvents(n.own.ubuf[:len(events)-got], 0, 0)
+			got = n.deliver(&n.own, seq, events, got, k)
 			done = done || woke
 		}
 		if got >= min || got == len(events) || done {
@@ -252,9 +285,9 @@ func (n *Notifier) waitZach(events []notify.Event, min int, timeout time.Duratio
 		// The ring is empty: block in the collection call, which also
 		// returns once the kernel publishes a record.
 		wait := left(timeout, deadline)
-		k, woke := n.u.getEvents(n.ubuf[:len(events)-got], min-got, wait)
+		k, woke := n.u.getEvents(n.own.ubuf[:len(events)-got], min-got, wait)
 		n.ringSeen = 0
-		got = n.deliver(events, got, k)
+		got = n.deliver(&n.own, seq, events, got, k)
 		done = woke || wait == 0 || n.gate.Closed()
 	}
 }

@@ -1,0 +1,233 @@
+package kevent
+
+import (
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"kbench/notify"
+)
+
+// sleepers reads how many collectors sleep on q's futex, no wake having
+// reached them yet.
+func sleepers(s *Shared) int {
+	s.u.lock()
+	defer s.u.unlock()
+	return s.u.sleepers
+}
+
+// waitSleepers waits until want collectors sleep on s (or fails).
+func waitSleepers(t *testing.T, s *Shared, want int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for sleepers(s) != want {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d collectors asleep, want %d", sleepers(s), want)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestSharedWakesEverySleeper: three waiters asleep on one queue, one
+// firing. take29's wake_up wakes every sleeper of the queue's wait queue:
+// one FUTEX_WAKE (CallWake 1), and the two that find the queue empty
+// sleep again inside the call (two more CallWait), while exactly one
+// returns, with the event. A wake of one sleeper would leave CallWait
+// unchanged and fail here.
+func TestSharedWakesEverySleeper(t *testing.T) {
+	for _, wakeAll := range []int{0, 1} {
+		s, err := NewShared(notify.Options{Params: map[string]int{ParamWakeupAll: wakeAll}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := s.AddUser(5, notify.Edge)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const W = 3
+		type ret struct {
+			k   int
+			err error
+			tok uint64
+		}
+		out := make(chan ret, W)
+		for range W {
+			w := s.NewWaiter()
+			go func() {
+				ev := make([]notify.Event, 4)
+				k, err := w.Wait(ev, 1, 10*time.Second)
+				out <- ret{k, err, ev[0].Token}
+			}()
+		}
+		waitSleepers(t, s, W)
+		before := s.Syscalls()
+		if err := s.Fire(id); err != nil {
+			t.Fatal(err)
+		}
+		r := <-out
+		if r.err != nil || r.k != 1 || r.tok != 5 {
+			t.Fatalf("wakeup_all=%d: the first return: %d events (token %d), %v; want the event", wakeAll, r.k, r.tok, r.err)
+		}
+		waitSleepers(t, s, W-1)
+		d := s.Syscalls().Sub(before)
+		// Fire is one KEVENT_CTL_READY (CallCtl); its wake is CallWake.
+		if d[notify.CallWake] != 1 || d[notify.CallWait] != W-1 {
+			t.Errorf("wakeup_all=%d: one firing made %d wakes and %d more sleeps, want 1 wake and %d sleeps (every sleeper woken, the losers asleep again)",
+				wakeAll, d[notify.CallWake], d[notify.CallWait], W-1)
+		}
+		select {
+		case r := <-out:
+			t.Errorf("wakeup_all=%d: a second waiter returned (%d events, %v)", wakeAll, r.k, r.err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		// Close returns every waiter still asleep.
+		s.Close()
+		for range W - 1 {
+			select {
+			case r := <-out:
+				if !errors.Is(r.err, notify.ErrClosed) || r.k != 0 {
+					t.Errorf("wakeup_all=%d: a waiter closed out returned %d, %v; want ErrClosed", wakeAll, r.k, r.err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("wakeup_all=%d: Close left a waiter asleep", wakeAll)
+			}
+		}
+	}
+}
+
+// TestSharedExactlyOnce: four waiters and the owner collect from one
+// queue while two producers post to 16 user events. Every posted unit is
+// collected exactly once across the collectors: per source, the sum of
+// the events' Data is what was posted.
+func TestSharedExactlyOnce(t *testing.T) {
+	s, err := NewShared(notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const S, W, perProducer = 16, 4, 4000
+	ids := make([]int, S)
+	for i := range ids {
+		if ids[i], err = s.AddEvent(uint64(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waiters := []notify.Waiter{s} // the owner collects too
+	for range W {
+		waiters = append(waiters, s.NewWaiter())
+	}
+	var mu sync.Mutex
+	got := make([]uint64, S)
+	var stop sync.WaitGroup
+	done := make(chan struct{})
+	for _, w := range waiters {
+		stop.Add(1)
+		go func() {
+			defer stop.Done()
+			ev := make([]notify.Event, 8)
+			for {
+				k, err := w.Wait(ev, 1, 20*time.Millisecond)
+				mu.Lock()
+				for _, e := range ev[:k] {
+					if e.Kind != notify.KindUser || e.Token >= S {
+						t.Errorf("event %+v", e)
+						continue
+					}
+					got[e.Token] += e.Data
+				}
+				mu.Unlock()
+				if err != nil {
+					t.Errorf("Wait: %v", err)
+					return
+				}
+				select {
+				case <-done:
+					if k == 0 {
+						return
+					}
+				default:
+				}
+			}
+		}()
+	}
+	var prod sync.WaitGroup
+	posted := make([][]uint64, 2)
+	for p := range posted {
+		posted[p] = make([]uint64, S)
+		prod.Add(1)
+		go func() {
+			defer prod.Done()
+			for i := range perProducer {
+				src := (i*7 + p) % S
+				v := uint64(i%3 + 1)
+				if err := s.Post(ids[src], v); err != nil {
+					t.Errorf("Post: %v", err)
+					return
+				}
+				posted[p][src] += v
+			}
+		}()
+	}
+	prod.Wait()
+	close(done) // each collector returns after a Wait that found nothing
+	stop.Wait()
+	for i := range S {
+		if want := posted[0][i] + posted[1][i]; got[i] != want {
+			t.Errorf("source %d: collected %d, posted %d", i, got[i], want)
+		}
+	}
+}
+
+// TestSharedWaiterAllocs: a Waiter's Wait allocates nothing once its
+// buffer has grown.
+func TestSharedWaiterAllocs(t *testing.T) {
+	s, err := NewShared(notify.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	id, err := s.AddUser(1, notify.Edge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := s.NewWaiter()
+	ev := make([]notify.Event, 4)
+	step := func() {
+		if err := s.Fire(id); err != nil {
+			t.Fatal(err)
+		}
+		if k, err := w.Wait(ev, 1, time.Second); k != 1 || err != nil {
+			t.Fatalf("Wait: %d, %v", k, err)
+		}
+	}
+	step()
+	if a := testing.AllocsPerRun(200, step); a != 0 {
+		t.Errorf("Fire + a Waiter's Wait: %v allocations, want 0", a)
+	}
+}
+
+// TestRingPathsNotShared: the take29 and zach queues keep one collector.
+func TestRingPathsNotShared(t *testing.T) {
+	for _, v := range Variants() {
+		n, err := v.Open(notify.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, shared := n.(notify.SharedWaiter)
+		p, _ := pathOf(v.Name)
+		if shared != (p == PathSyscall) {
+			t.Errorf("%s: SharedWaiter %v", v.Name, shared)
+		}
+		n.Close()
+	}
+}
+
+func pathOf(name string) (Path, bool) {
+	for _, p := range []Path{PathSyscall, PathTake29, PathZach} {
+		if len(name) > len(p.String()) && name[:len(p.String())+1] == p.String()+"-" {
+			return p, true
+		}
+	}
+	return 0, false
+}
