@@ -775,7 +775,9 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 var herdNoShare = map[string]string{
 	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock (aioring/syscall shares its context)",
 	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
-	"kevent":  "take29's ring has one user index and Zach's ring one consumer index, each read without a lock (the syscall path's queue is shared)",
+	// kevent's syscall path is shared (kevent.Shared); its rings are not.
+	"kevent/take29": "take29's ring has one user index (kevent_commit's), read without a lock (kevent/syscall-fd shares its queue)",
+	"kevent/zach":   "Zach's ring has one consumer index, read without a lock (kevent/syscall-fd shares its queue)",
 }
 
 // herdOpenShared opens the one instance all waiters block on and
@@ -796,7 +798,10 @@ func herdOpenShared(res results.Result, open func() (notify.Notifier, error), v 
 	}
 	if _, ok := n.(notify.SharedWaiter); !ok {
 		n.Close()
-		why := herdNoShare[v.Backend]
+		why, ok := herdNoShare[v.Backend+"/"+strings.SplitN(v.Name, "-", 2)[0]]
+		if !ok {
+			why = herdNoShare[v.Backend]
+		}
 		if why == "" {
 			why = "one waiter per instance"
 		}

@@ -69,7 +69,7 @@ func herdValue(t *testing.T, r results.Result, name string) float64 {
 // once across the waiters, and the verdicts where an arrangement does not
 // apply.
 func TestHerdRows(t *testing.T) {
-	rows := runHerdRows(context.Background(), herdCfg(), herdVariants(t, "epoll/et", "epoll/oneshot", "kevent/syscall-fd", "kevent/syscall-user", "aioring/ring", "aioring/syscall"), Herd)
+	rows := runHerdRows(context.Background(), herdCfg(), herdVariants(t, "epoll/et", "epoll/oneshot", "kevent/syscall-fd", "kevent/syscall-user", "kevent/take29-fd", "aioring/ring", "aioring/syscall"), Herd)
 	got := herdByName(rows)
 	want := map[string]results.Status{
 		"epoll/et shard W1": results.StatusOK, "epoll/et shared W2": results.StatusOK, "epoll/et repl W2": results.StatusOK,
@@ -79,8 +79,8 @@ func TestHerdRows(t *testing.T) {
 		"kevent/syscall-fd shared W2": results.StatusOK, "kevent/syscall-fd shared-all W2": results.StatusOK,
 		"kevent/syscall-fd repl W2":     results.StatusOK,
 		"kevent/syscall-fd repl-all W2": results.StatusOK, "kevent/syscall-fd shard W2": results.StatusOK,
-		"kevent/syscall-user shard W2": results.StatusNA,
-		"aioring/ring shared W2":       results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
+		"kevent/syscall-user shard W2": results.StatusNA, "kevent/take29-fd shared W2": results.StatusNA,
+		"aioring/ring shared W2": results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
 	}
 	for name, st := range want {
 		r, ok := got[name]
@@ -94,6 +94,9 @@ func TestHerdRows(t *testing.T) {
 		}
 		if st == results.StatusNA && r.Reason == "" {
 			t.Errorf("%s: n/a without a reason", name)
+		}
+		if name == "kevent/take29-fd shared W2" && !strings.Contains(r.Reason, "one user index") {
+			t.Errorf("%s: reason %q does not name take29's one ring reader", name, r.Reason)
 		}
 		if !r.Status.Measured() {
 			continue
