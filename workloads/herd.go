@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -344,6 +345,12 @@ type herdWaiter struct {
 	salen  uint32
 	macc   *iouring.Acceptor // the maccept arrangement's ring (instead of n)
 	accFDs []int             // what its Accept returns
+	// turn is closed when the previous waiter has registered, setUp when
+	// this one has: the waiters register one after the other, so every
+	// source's registrations are in waiter order — kevent's first waker
+	// (the first kevent on a storage) is waiter 0's for every source, not
+	// whichever thread the scheduler ran first.
+	turn, setUp chan struct{}
 
 	led                             ledger
 	hist                            *hdrhistogram.Histogram
@@ -683,8 +690,11 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 	orders := make([]chan uint64, W)
 	done := make(chan *herdWaiter, W)
 	ready := make(chan error, W)
+	var turn chan struct{}
 	for i := range waiters {
-		w := &herdWaiter{id: i, cpu: collectors[i%len(collectors)], events: make([]notify.Event, batch), hist: newHist()}
+		w := &herdWaiter{id: i, cpu: collectors[i%len(collectors)], events: make([]notify.Event, batch), hist: newHist(),
+			turn: turn, setUp: make(chan struct{})}
+		turn = w.setUp
 		switch {
 		case r.arr.maccept:
 			w.accFDs = make([]int, batch) // its Acceptor opens on its thread
@@ -774,7 +784,9 @@ func herdTrial(ctx context.Context, r *herdRow, cfg Config) results.Result {
 // herdNoShare says why a backend's instance has one waiter.
 var herdNoShare = map[string]string{
 	"aioring": "the mmap'd completion ring is reaped by one thread, without a lock (aioring/syscall shares its context)",
-	"iouring": "a ring's completion queue is reaped by one thread (a SINGLE_ISSUER ring takes io_uring_enter from its creator only)",
+	// io_uring's plain rings are shared (iouring.Shared); the others are not.
+	"iouring/coop":   "a coop ring (SINGLE_ISSUER|DEFER_TASKRUN) takes io_uring_enter from its creator only (iouring/plain-multishot shares its ring)",
+	"iouring/sqpoll": "kbench shares plain rings only: an SQPOLL ring's submissions are its kernel thread's (iouring/plain-multishot shares its ring)",
 	// kevent's syscall path is shared (kevent.Shared); its rings are not.
 	"kevent/take29": "take29's ring has one user index (kevent_commit's), read without a lock (kevent/syscall-fd shares its queue)",
 	"kevent/zach":   "Zach's ring has one consumer index, read without a lock (kevent/syscall-fd shares its queue)",
@@ -829,8 +841,16 @@ func herdOpenShared(res results.Result, open func() (notify.Notifier, error), v 
 // instance, after orders closes.
 func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Variant, h *herdState, orders <-chan uint64, ready chan<- error, done chan<- *herdWaiter) {
 	defer func() { done <- w }()
+	if w.turn != nil {
+		<-w.turn
+	}
+	// Every way out of the setup lets the next waiter go on: a failed one
+	// waits for orders below, and the coordinator waits for every answer.
+	setUp := sync.OnceFunc(func() { close(w.setUp) })
+	defer setUp()
 	unpin, err := cpu.Pin(w.cpu)
 	if err != nil {
+		setUp()
 		ready <- fmt.Errorf("pin waiter %d: %w", w.id, err)
 		for range orders {
 			w.err = err
@@ -843,6 +863,7 @@ func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Varia
 		a, err := iouring.NewAcceptor(h.src.fds[0])
 		if err != nil {
 			err = fmt.Errorf("waiter %d: %w", w.id, err)
+			setUp()
 			ready <- err
 			for range orders {
 				w.err = err
@@ -855,6 +876,7 @@ func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Varia
 	}
 	if w.own {
 		if err := w.openOwn(open, v, h.src); err != nil {
+			setUp()
 			ready <- err
 			for range orders {
 				w.err = err
@@ -865,6 +887,7 @@ func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Varia
 		defer w.n.Close()
 		w.w = w.n
 	}
+	setUp()
 	ready <- nil
 	for expect := range orders {
 		w.rep(h, expect)

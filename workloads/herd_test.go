@@ -69,7 +69,8 @@ func herdValue(t *testing.T, r results.Result, name string) float64 {
 // once across the waiters, and the verdicts where an arrangement does not
 // apply.
 func TestHerdRows(t *testing.T) {
-	rows := runHerdRows(context.Background(), herdCfg(), herdVariants(t, "epoll/et", "epoll/oneshot", "kevent/syscall-fd", "kevent/syscall-user", "kevent/take29-fd", "aioring/ring", "aioring/syscall"), Herd)
+	rows := runHerdRows(context.Background(), herdCfg(), herdVariants(t, "epoll/et", "epoll/oneshot", "kevent/syscall-fd", "kevent/syscall-user", "kevent/take29-fd", "aioring/ring", "aioring/syscall",
+		"iouring/plain-multishot", "iouring/coop-multishot"), Herd)
 	got := herdByName(rows)
 	want := map[string]results.Status{
 		"epoll/et shard W1": results.StatusOK, "epoll/et shared W2": results.StatusOK, "epoll/et repl W2": results.StatusOK,
@@ -81,6 +82,7 @@ func TestHerdRows(t *testing.T) {
 		"kevent/syscall-fd repl-all W2": results.StatusOK, "kevent/syscall-fd shard W2": results.StatusOK,
 		"kevent/syscall-user shard W2": results.StatusNA, "kevent/take29-fd shared W2": results.StatusNA,
 		"aioring/ring shared W2": results.StatusNA, "aioring/syscall shared W2": results.StatusOK,
+		"iouring/plain-multishot shared W2": results.StatusOK, "iouring/coop-multishot shared W2": results.StatusNA,
 	}
 	for name, st := range want {
 		r, ok := got[name]
@@ -186,7 +188,7 @@ func TestAcceptRows(t *testing.T) {
 	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
 		"epoll/et reuseport W2", "kevent/syscall-fd shared W2", "kevent/syscall-fd shared-all W2",
 		"kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd reuseport W2",
-		"iouring/plain-multishot repl W2", "iouring/plain-multishot maccept W1", "iouring/plain-multishot maccept W2",
+		"iouring/plain-multishot shared W2", "iouring/plain-multishot repl W2", "iouring/plain-multishot maccept W1", "iouring/plain-multishot maccept W2",
 		"aioring/syscall shared W2"} {
 		r, ok := got[name]
 		if !ok {

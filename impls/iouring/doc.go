@@ -84,7 +84,9 @@
 // # Setups
 //
 //   - plain: no setup flags beyond CQSIZE. Poll completions run as task_work
-//     on the submitting thread, signalled with TWA_SIGNAL.
+//     on the submitting thread, signalled with TWA_SIGNAL. Several threads
+//     may wait on a plain ring (Shared, shared.go); the plain variants open
+//     one, which a lone collector uses as the Notifier.
 //   - coop: COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN, plus TASKRUN_FLAG so a
 //     non-blocking Wait enters only when the kernel has deferred work for it.
 //     Completions are posted only when the creating thread enters with

@@ -29,7 +29,13 @@ func TestRingEntries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := nn.(*Notifier)
+		n, ok := nn.(*Notifier)
+		if sh, shared := nn.(*Shared); shared {
+			n, ok = sh.Notifier, true
+		}
+		if !ok {
+			t.Fatalf("%s opened a %T", v.ID(), nn)
+		}
 		sq, cq := n.ring.Params.SQEntries, n.ring.Params.CQEntries
 		n.Close()
 		if sq != x.sq || cq != x.cq || !maps.Equal(o.Params, x.wantParams) {

@@ -47,14 +47,23 @@ func init() {
 func opener(s Setup, tr notify.Trigger) func(notify.Options) (notify.Notifier, error) {
 	return func(o notify.Options) (notify.Notifier, error) {
 		ringEntries(&o)
-		n, err := New(Config{
+		cfg := Config{
 			Setup:        s,
 			SQEntries:    uint32(o.Param("sq_entries", DefaultSQEntries)),
 			CQEntries:    uint32(o.Param("cq_entries", DefaultCQEntries)),
 			HelperCPU:    o.HelperCPU,
 			SQThreadIdle: time.Duration(o.Param("sq_thread_idle_ms", int(DefaultSQThreadIdle/time.Millisecond))) * time.Millisecond,
 			Multishot:    tr == notify.Multishot,
-		})
+		}
+		if s == Plain {
+			// Several threads may wait on a plain ring (shared.go).
+			sh, err := NewShared(cfg)
+			if err != nil {
+				return nil, err // a nil *Shared must not become a non-nil interface
+			}
+			return sh, nil
+		}
+		n, err := New(cfg)
 		if err != nil {
 			return nil, err // a nil *Notifier must not become a non-nil interface
 		}

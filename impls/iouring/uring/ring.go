@@ -17,14 +17,56 @@ type Ring struct {
 	SQ     SubmissionQueue
 	CQ     CompletionQueue
 
-	sqRing  []byte
-	cqRing  []byte // nil when the kernel maps both rings at once
-	sqes    []byte
-	scratch []byte // anonymous page holding arg and ts, handed to the kernel by address
+	sqRing []byte
+	cqRing []byte // nil when the kernel maps both rings at once
+	sqes   []byte
+	area   WaitArea // the wait argument of Wait
+}
 
+// WaitArea is one waiting thread's struct io_uring_getevents_arg and the
+// timespec it points to, on an anonymous page outside the Go heap, so that
+// handing their addresses to the kernel as integers involves no Go
+// pointer at all. A ring has one for its Wait; each further thread that
+// waits on the ring at the same time needs its own (WaitIn).
+type WaitArea struct {
+	mem    []byte
 	arg    *GeteventsArg
 	ts     *Timespec
 	tsAddr uint64 // the user pointer the kernel reads in arg.Ts
+}
+
+// NewWaitArea maps a wait argument for one more waiting thread.
+func NewWaitArea() (*WaitArea, error) {
+	w := &WaitArea{}
+	if err := w.init(); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+func (w *WaitArea) init() error {
+	mem, err := unix.Mmap(-1, 0, unix.Getpagesize(), unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
+	if err != nil {
+		return fmt.Errorf("mmap io_uring wait argument: %w", err)
+	}
+	w.mem = mem
+	w.arg = (*GeteventsArg)(unsafe.Pointer(&mem[0]))
+	w.ts = (*Timespec)(unsafe.Pointer(&mem[unsafe.Sizeof(GeteventsArg{})]))
+	w.tsAddr = uint64(uintptr(unsafe.Pointer(w.ts)))
+	return nil
+}
+
+// Close unmaps the area; no wait may use it afterwards.
+func (w *WaitArea) Close() error {
+	if w.mem == nil {
+		return nil
+	}
+	err := unix.Munmap(w.mem)
+	w.mem, w.arg, w.ts, w.tsAddr = nil, nil, nil, 0
+	if err != nil {
+		return fmt.Errorf("munmap io_uring wait argument: %w", err)
+	}
+	return nil
 }
 
 // SetupError is io_uring_setup's refusal, with the errno for errors.Is.
@@ -82,8 +124,8 @@ func (r *Ring) mapRings() error {
 	if r.sqes, err = unix.Mmap(r.FD, IORING_OFF_SQES, int(p.SQEntries)*int(unsafe.Sizeof(SQE{})), prot, flags); err != nil {
 		return fmt.Errorf("mmap io_uring SQEs: %w", err)
 	}
-	if r.scratch, err = unix.Mmap(-1, 0, unix.Getpagesize(), prot, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS); err != nil {
-		return fmt.Errorf("mmap io_uring wait argument: %w", err)
+	if err = r.area.init(); err != nil {
+		return err
 	}
 	if r.SQ, err = newSQ(r.sqRing, r.sqes, &p.SQOff, p.SQEntries); err != nil {
 		return err
@@ -91,11 +133,6 @@ func (r *Ring) mapRings() error {
 	if r.CQ, err = newCQ(cq, &p.CQOff, p.CQEntries); err != nil {
 		return err
 	}
-	// The wait argument lives outside the Go heap, so handing its address
-	// to the kernel as an integer involves no Go pointer at all.
-	r.arg = (*GeteventsArg)(unsafe.Pointer(&r.scratch[0]))
-	r.ts = (*Timespec)(unsafe.Pointer(&r.scratch[unsafe.Sizeof(GeteventsArg{})]))
-	r.tsAddr = uint64(uintptr(unsafe.Pointer(r.ts)))
 	return nil
 }
 
@@ -122,13 +159,19 @@ func (r *Ring) Submit(toSubmit, extra uint32) (int, unix.Errno) {
 // kernel, so sub-millisecond values are honoured. The kernel returns ETIME
 // only when the CQ ring is empty at the end.
 func (r *Ring) Wait(toSubmit, minComplete, extra uint32, timeout time.Duration) (int, unix.Errno) {
-	a := r.arg
+	return r.WaitIn(&r.area, toSubmit, minComplete, extra, timeout)
+}
+
+// WaitIn is Wait with the wait argument in w: one more thread waiting on
+// the ring at the same time as others.
+func (r *Ring) WaitIn(w *WaitArea, toSubmit, minComplete, extra uint32, timeout time.Duration) (int, unix.Errno) {
+	a := w.arg
 	a.Sigmask, a.SigmaskSz, a.MinWaitUsec = 0, 0, 0
 	a.Ts = 0
 	if timeout >= 0 {
-		r.ts.Sec = int64(timeout / time.Second)
-		r.ts.Nsec = int64(timeout % time.Second)
-		a.Ts = r.tsAddr
+		w.ts.Sec = int64(timeout / time.Second)
+		w.ts.Nsec = int64(timeout % time.Second)
+		a.Ts = w.tsAddr
 	}
 	return Enter(r.FD, toSubmit, minComplete, extra|IORING_ENTER_GETEVENTS|IORING_ENTER_EXT_ARG, a)
 }
@@ -154,14 +197,17 @@ func (r *Ring) Probe(ops ...uint8) error {
 // afterwards: their views point into the unmapped memory.
 func (r *Ring) Close() error {
 	var errs []error
-	for _, m := range [][]byte{r.scratch, r.sqes, r.cqRing, r.sqRing} {
+	if err := r.area.Close(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, m := range [][]byte{r.sqes, r.cqRing, r.sqRing} {
 		if m != nil {
 			if err := unix.Munmap(m); err != nil {
 				errs = append(errs, fmt.Errorf("munmap io_uring: %w", err))
 			}
 		}
 	}
-	r.scratch, r.sqes, r.cqRing, r.sqRing = nil, nil, nil, nil
+	r.sqes, r.cqRing, r.sqRing = nil, nil, nil
 	if r.FD >= 0 {
 		if err := unix.Close(r.FD); err != nil {
 			errs = append(errs, fmt.Errorf("close io_uring fd: %w", err))
