@@ -2,7 +2,6 @@ package iouring
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -142,86 +141,6 @@ func TestSharedRingWake(t *testing.T) {
 		}
 		if i < W-1 {
 			waitBlocked(t, s, int32(W-1-i))
-		}
-	}
-}
-
-// TestSharedRingExactlyOnce: four Waiters and the owner collect from one
-// plain ring while two producers post to 16 user events: per source, the
-// sum of the events' Data is what was posted.
-func TestSharedRingExactlyOnce(t *testing.T) {
-	s := openShared(t)
-	defer s.Close()
-	const S, W, perProducer = 16, 4, 3000
-	ids := make([]int, S)
-	for i := range ids {
-		var err error
-		if ids[i], err = s.AddEvent(uint64(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waiters := []notify.Waiter{s}
-	for range W {
-		waiters = append(waiters, s.NewWaiter())
-	}
-	var mu sync.Mutex
-	got := make([]uint64, S)
-	var stop sync.WaitGroup
-	done := make(chan struct{})
-	for _, w := range waiters {
-		stop.Add(1)
-		go func() {
-			defer stop.Done()
-			ev := make([]notify.Event, 8)
-			for {
-				k, err := w.Wait(ev, 1, 20*time.Millisecond)
-				mu.Lock()
-				for _, e := range ev[:k] {
-					if e.Kind != notify.KindUser || e.Token >= S {
-						t.Errorf("event %+v", e)
-						continue
-					}
-					got[e.Token] += e.Data
-				}
-				mu.Unlock()
-				if err != nil {
-					t.Errorf("Wait: %v", err)
-					return
-				}
-				select {
-				case <-done:
-					if k == 0 {
-						return
-					}
-				default:
-				}
-			}
-		}()
-	}
-	var prod sync.WaitGroup
-	posted := make([][]uint64, 2)
-	for p := range posted {
-		posted[p] = make([]uint64, S)
-		prod.Add(1)
-		go func() {
-			defer prod.Done()
-			for i := range perProducer {
-				src := (i*5 + p) % S
-				v := uint64(i%4 + 1)
-				if err := s.Post(ids[src], v); err != nil {
-					t.Errorf("Post: %v", err)
-					return
-				}
-				posted[p][src] += v
-			}
-		}()
-	}
-	prod.Wait()
-	close(done)
-	stop.Wait()
-	for i := range S {
-		if want := posted[0][i] + posted[1][i]; got[i] != want {
-			t.Errorf("source %d: collected %d, posted %d", i, got[i], want)
 		}
 	}
 }

@@ -2,7 +2,6 @@ package kevent
 
 import (
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -92,89 +91,6 @@ func TestSharedWakesEverySleeper(t *testing.T) {
 			case <-time.After(5 * time.Second):
 				t.Fatalf("wakeup_all=%d: Close left a waiter asleep", wakeAll)
 			}
-		}
-	}
-}
-
-// TestSharedExactlyOnce: four waiters and the owner collect from one
-// queue while two producers post to 16 user events. Every posted unit is
-// collected exactly once across the collectors: per source, the sum of
-// the events' Data is what was posted.
-func TestSharedExactlyOnce(t *testing.T) {
-	s, err := NewShared(notify.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	const S, W, perProducer = 16, 4, 4000
-	ids := make([]int, S)
-	for i := range ids {
-		if ids[i], err = s.AddEvent(uint64(i)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	waiters := []notify.Waiter{s} // the owner collects too
-	for range W {
-		waiters = append(waiters, s.NewWaiter())
-	}
-	var mu sync.Mutex
-	got := make([]uint64, S)
-	var stop sync.WaitGroup
-	done := make(chan struct{})
-	for _, w := range waiters {
-		stop.Add(1)
-		go func() {
-			defer stop.Done()
-			ev := make([]notify.Event, 8)
-			for {
-				k, err := w.Wait(ev, 1, 20*time.Millisecond)
-				mu.Lock()
-				for _, e := range ev[:k] {
-					if e.Kind != notify.KindUser || e.Token >= S {
-						t.Errorf("event %+v", e)
-						continue
-					}
-					got[e.Token] += e.Data
-				}
-				mu.Unlock()
-				if err != nil {
-					t.Errorf("Wait: %v", err)
-					return
-				}
-				select {
-				case <-done:
-					if k == 0 {
-						return
-					}
-				default:
-				}
-			}
-		}()
-	}
-	var prod sync.WaitGroup
-	posted := make([][]uint64, 2)
-	for p := range posted {
-		posted[p] = make([]uint64, S)
-		prod.Add(1)
-		go func() {
-			defer prod.Done()
-			for i := range perProducer {
-				src := (i*7 + p) % S
-				v := uint64(i%3 + 1)
-				if err := s.Post(ids[src], v); err != nil {
-					t.Errorf("Post: %v", err)
-					return
-				}
-				posted[p][src] += v
-			}
-		}()
-	}
-	prod.Wait()
-	close(done) // each collector returns after a Wait that found nothing
-	stop.Wait()
-	for i := range S {
-		if want := posted[0][i] + posted[1][i]; got[i] != want {
-			t.Errorf("source %d: collected %d, posted %d", i, got[i], want)
 		}
 	}
 }

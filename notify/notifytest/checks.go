@@ -37,6 +37,7 @@ var checks = []check{
 	{"UserSources", userSources},
 	{"WaitAllocatesNothing", waitAllocs},
 	{"SharedWaitersWakePolicy", sharedWaiters},
+	{"SharedWaitersExactlyOnce", sharedExactlyOnce},
 }
 
 func readableAfterWrite(c *C, open Opener) {

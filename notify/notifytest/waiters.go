@@ -2,6 +2,7 @@ package notifytest
 
 import (
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,6 +194,94 @@ func groupWake(c *C, open Group) {
 			if len(o.tokens) != 1 || o.tokens[0] != uint64(100+o.who) {
 				c.Errorf("%s, policy all: instance %d reported %v, want its own copy [%d]", what, o.who, o.tokens, 100+o.who)
 			}
+		}
+	}
+}
+
+// sharedExactlyOnce: on a backend that declares notify.SharedWaiter and
+// takes user events, the owner and four Waiters collect from one instance
+// while two goroutines post to 16 user events. Per source, the sum of the
+// events' Data is what was posted: no unit lost or reported twice across
+// the waiters, whose collections race with each other and with the posts.
+// A backend without SharedWaiter or user events skips.
+func sharedExactlyOnce(c *C, open Opener) {
+	n := openOrSkip(c, open)
+	sw, ok := n.(notify.SharedWaiter)
+	if !ok {
+		c.Skipf("one waiter per instance (no notify.SharedWaiter)")
+	}
+	ks := kindSources(c, n)
+	needKinds(c, n, notify.KindUser)
+	const S, W, perPoster = 16, 4, 3000
+	ids := make([]int, S)
+	for i := range ids {
+		var err error
+		if ids[i], err = ks.AddEvent(uint64(i)); err != nil {
+			c.Fatalf("AddEvent: %v", err)
+		}
+	}
+	waiters := []notify.Waiter{n} // the owner collects too
+	for range W {
+		waiters = append(waiters, sw.NewWaiter())
+	}
+	var mu sync.Mutex
+	got := make([]uint64, S)
+	var collectors sync.WaitGroup
+	done := make(chan struct{})
+	for _, w := range waiters {
+		collectors.Add(1)
+		go func() {
+			defer collectors.Done()
+			ev := make([]notify.Event, 8)
+			for {
+				k, err := w.Wait(ev, 1, 20*time.Millisecond)
+				mu.Lock()
+				for _, e := range ev[:k] {
+					if e.Kind != notify.KindUser || e.Token >= S {
+						c.Errorf("an event no source of this check could give: %+v", e)
+						continue
+					}
+					got[e.Token] += e.Data
+				}
+				mu.Unlock()
+				if err != nil {
+					c.Errorf("Wait: %v", err)
+					return
+				}
+				select {
+				case <-done:
+					if k == 0 {
+						return // nothing left once every post was made
+					}
+				default:
+				}
+			}
+		}()
+	}
+	var posters sync.WaitGroup
+	posted := make([][]uint64, 2)
+	for p := range posted {
+		posted[p] = make([]uint64, S)
+		posters.Add(1)
+		go func() {
+			defer posters.Done()
+			for i := range perPoster {
+				src := (i*5 + p) % S
+				v := uint64(i%4 + 1)
+				if err := ks.Post(ids[src], v); err != nil {
+					c.Errorf("Post: %v", err)
+					return
+				}
+				posted[p][src] += v
+			}
+		}()
+	}
+	posters.Wait()
+	close(done)
+	collectors.Wait()
+	for i := range S {
+		if want := posted[0][i] + posted[1][i]; got[i] != want {
+			c.Errorf("user event %d: collected %d across the waiters, posted %d", i, got[i], want)
 		}
 	}
 }

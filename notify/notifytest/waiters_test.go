@@ -2,6 +2,7 @@ package notifytest_test
 
 import (
 	"testing"
+	"time"
 
 	"kbench/impls/epoll"
 	"kbench/notify"
@@ -74,6 +75,60 @@ func TestSharedWaitersCheckJudgesPolicy(t *testing.T) {
 		})
 		if _, failed := f["SharedWaitersWakePolicy"]; failed != x.fails {
 			t.Errorf("every waiter woken, claimed %v: check failed %v, want %v\n%s", x.claim, failed, x.fails, notifytest.Summary(f))
+		}
+	}
+}
+
+// miscount is a shared epoll instance whose Waiters lose (drop) or add
+// (dup) one unit of the first user event they report.
+type miscount struct {
+	*epoll.Notifier
+	dup bool
+}
+
+func (m *miscount) NewWaiter() notify.Waiter {
+	return &miscounter{w: m.Notifier.NewWaiter(), dup: m.dup}
+}
+
+type miscounter struct {
+	w    notify.Waiter
+	dup  bool
+	done bool
+}
+
+func (m *miscounter) Wait(ev []notify.Event, min int, timeout time.Duration) (int, error) {
+	k, err := m.w.Wait(ev, min, timeout)
+	for i := range ev[:k] {
+		if !m.done && ev[i].Kind == notify.KindUser {
+			m.done = true
+			if m.dup {
+				ev[i].Data++
+			} else {
+				ev[i].Data--
+			}
+		}
+	}
+	return k, err
+}
+
+// TestSharedExactlyOnceCheckFails: the check across several waiters fails
+// an instance whose Waiters lose a unit, and one whose Waiters report one
+// twice, and passes the instance itself.
+func TestSharedExactlyOnceCheckFails(t *testing.T) {
+	for _, x := range []struct {
+		name   string
+		broken bool
+		dup    bool
+	}{{"epoll", false, false}, {"losing", true, false}, {"doubling", true, true}} {
+		f := notifytest.Failures(func() (notify.Notifier, error) {
+			n, err := epoll.New()
+			if err != nil || !x.broken {
+				return n, err
+			}
+			return &miscount{Notifier: n, dup: x.dup}, nil
+		}, "SharedWaitersExactlyOnce")
+		if _, failed := f["SharedWaitersExactlyOnce"]; failed != x.broken {
+			t.Errorf("%s: check failed %v, want %v\n%s", x.name, failed, x.broken, notifytest.Summary(f))
 		}
 	}
 }
