@@ -26,7 +26,12 @@
 // backend on whose instance several goroutines may block at once
 // implements SharedWaiter (waiters.go): NewWaiter hands each one a Wait of
 // its own, and WakePolicy says which of them a firing wakes — one
-// (WakeOne: epoll_wait's exclusive wait queue) or all (WakeAll). Policies
+// (WakeOne: epoll_wait's exclusive wait queue) or all (WakeAll). The policy
+// is what the Waits' returns show: a kernel that wakes every sleeper and
+// lets all but the first go back to sleep inside the call (AIO's
+// io_getevents, kevent's get_events, a plain io_uring ring's GETEVENTS,
+// re-entered by the Wait) returns one Wait, WakeOne, and the others' wake-ups
+// cost context switches no return shows. Policies
 // between instances watching one source are the backend's registration
 // options (epoll's exclusive=1 for EPOLLEXCLUSIVE, kevent's wakeup_all on
 // queues of one Kernel), documented in its package.
