@@ -379,33 +379,60 @@ func (w *herdWaiter) rearm(h *herdState, i int) {
 	}
 }
 
-// rep collects until the coordinator says stop. It allocates nothing.
-func (w *herdWaiter) rep(h *herdState, expect uint64) {
-	// Leftovers of the last repetition (the Wakes the coordinator sent as
-	// it ended, stale copies) go before the meter starts; an accept ring's
-	// are Wakes and connections the last repetition lost (closed here).
+// drain takes what the last repetition left before the meter starts:
+// the Wakes the coordinator sent as it ended, stale copies, and what the
+// repetition lost (its ledger counted it; an accept ring's leftovers are
+// connections). A source a leftover reports is emptied (its firing read,
+// its connections accepted and closed, their numbers cleared so that the
+// producer closes their clients) and a oneshot one re-armed: a report
+// drained is a delivery, after which the source would stay disarmed on
+// this waiter's instance for the rest of the trial (a replicated
+// instance that no longer sees the herd, a reuseport listener nobody
+// accepts from). What it marks in the ledger the caller's reset clears.
+func (w *herdWaiter) drain(h *herdState) {
+	S := uint64(len(h.src.fds))
 	for {
 		var k int
 		var err error
 		if w.macc != nil {
 			k, err = w.macc.Accept(w.accFDs, 0)
 			for _, fd := range w.accFDs[:k] {
-				unix.Close(fd)
+				w.accepted(h, fd)
 			}
 		} else {
 			k, err = w.w.Wait(w.events, 0, 0)
+			for _, e := range w.events[:max(k, 0)] {
+				if e.Token >= S {
+					continue // a Wake
+				}
+				i := int(e.Token)
+				if h.acc != nil {
+					w.accepts(h, h.src.fds[i])
+				} else if w.take(h.src.fds[i]) != 0 {
+					// Pairs with the producer's Load: the source may
+					// fire again.
+					h.src.busy[i].v.Store(0)
+				}
+				w.rearm(h, i)
+			}
 		}
 		if err != nil || k == 0 {
 			break
 		}
 	}
+}
+
+// rep collects until the coordinator says stop. It allocates nothing.
+func (w *herdWaiter) rep(h *herdState, expect uint64) {
+	w.err = nil
+	w.drain(h) // a failed re-arm or accept4 is the repetition's error
 	w.led.reset(expect)
 	w.hist.Reset()
-	w.waits, w.reports, w.empty, w.allStale, w.stale, w.timeouts, w.last, w.err = 0, 0, 0, 0, 0, 0, 0, nil
+	w.waits, w.reports, w.empty, w.allStale, w.stale, w.timeouts, w.last = 0, 0, 0, 0, 0, 0, 0
 	u0, _ := rusage.Thread()
 	h.started <- struct{}{}
 	S := uint64(len(h.src.fds))
-	for !h.stop.Load() {
+	for w.err == nil && !h.stop.Load() {
 		t0 := clock.Now()
 		var k int
 		var err error

@@ -3,6 +3,10 @@ package workloads
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -161,7 +165,9 @@ func (w *herdWaiter) numbered(h *herdState, nfd int) uint64 {
 	// The server's end is closed and the stamp read before the number
 	// is swapped out: from then on the producer may close the client
 	// and the port be bound again, and a new connection from it must
-	// not meet this one's socket.
+	// not meet this one's socket. Not before: the client's port is its
+	// own until the producer closes it, though the close here resets
+	// its connection (acceptBind).
 	rawsys.Syscall6(unix.SYS_SETSOCKOPT, uintptr(nfd), unix.SOL_SOCKET, unix.SO_LINGER,
 		uintptr(unsafe.Pointer(&noLinger)), unsafe.Sizeof(noLinger), 0)
 	rawsys.Syscall(unix.SYS_CLOSE, uintptr(nfd), 0, 0)
@@ -195,10 +201,11 @@ const acceptHold = 50 * time.Millisecond
 // acceptProducer opens a connection to the listeners' port, then sleeps
 // interval, for each order's duration; each connection takes the next
 // number from seqs, which every producer of the trial shares. Each
-// connection's client port is bound first, so its number and time are in
-// place before the connect; a client is closed once its connection has
-// been accepted (its number is 0 again) and acceptHold has passed, the
-// rest when the trial ends. A producer closes only its own clients.
+// connection's client port is bound first (acceptBind: the client's
+// until it is closed), so its number and time are in place before the
+// connect; a client is closed once its connection has been accepted (its
+// number is 0 again) and acceptHold has passed, the rest when the trial
+// ends. A producer closes only its own clients.
 func acceptProducer(p *herdProd, acc *acceptSrc, seqs *atomic.Uint64, interval time.Duration, stop *atomic.Bool) {
 	unpin, err := cpu.Pin(p.cpu)
 	if err != nil {
@@ -247,9 +254,9 @@ func acceptProducer(p *herdProd, acc *acceptSrc, seqs *atomic.Uint64, interval t
 	}
 }
 
-// acceptDial opens connection seq: a socket bound to a port of its own,
-// numbered and stamped, then connected (on loopback the connect completes
-// in the kernel, before any accept).
+// acceptDial opens connection seq: a socket bound to a port of its own
+// (acceptBind), numbered and stamped, then connected (on loopback the
+// connect completes in the kernel, before any accept).
 func acceptDial(acc *acceptSrc, server *unix.SockaddrInet4, seq uint64) (acceptClient, error) {
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -262,14 +269,10 @@ func acceptDial(acc *acceptSrc, server *unix.SockaddrInet4, seq uint64) (acceptC
 	if err := unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &noLinger); err != nil {
 		return fail("SO_LINGER", err)
 	}
-	if err := unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+	port, err := acceptBind(fd)
+	if err != nil {
 		return fail("bind", err)
 	}
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return fail("getsockname", err)
-	}
-	port := sa.(*unix.SockaddrInet4).Port
 	acc.stamps[port].Store(clock.Now())
 	acc.seqs[port].Store(seq) // pairs with the acceptor's Swap
 	c := acceptClient{fd: fd, port: port, opened: clock.Now()}
@@ -281,4 +284,89 @@ func acceptDial(acc *acceptSrc, server *unix.SockaddrInet4, seq uint64) (acceptC
 		return fail("connect", err)
 	}
 	return c, nil
+}
+
+// acceptPorts is the range of client ports the producers bind, the
+// kernel's ephemeral range (net.ipv4.ip_local_port_range) less its
+// reserved ports (ip_local_reserved_ports), read once.
+var acceptPorts = sync.OnceValues(func() (*acceptPortRange, error) {
+	r := &acceptPortRange{lo: 32768, n: 60999 - 32768 + 1} // the kernel's default
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		f := strings.Fields(string(b))
+		if len(f) == 2 {
+			lo, e1 := strconv.Atoi(f[0])
+			hi, e2 := strconv.Atoi(f[1])
+			if e1 == nil && e2 == nil && 0 < lo && lo <= hi && hi < 1<<16 {
+				r.lo, r.n = lo, hi-lo+1
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_reserved_ports"); err == nil {
+		for _, part := range strings.Split(strings.TrimSpace(string(b)), ",") {
+			if part == "" {
+				continue
+			}
+			a, z, _ := strings.Cut(part, "-")
+			lo, err := strconv.Atoi(a)
+			if err != nil {
+				return nil, fmt.Errorf("ip_local_reserved_ports %q: %w", b, err)
+			}
+			hi := lo
+			if z != "" {
+				if hi, err = strconv.Atoi(z); err != nil {
+					return nil, fmt.Errorf("ip_local_reserved_ports %q: %w", b, err)
+				}
+			}
+			for p := max(lo, 0); p <= hi && p < 1<<16; p++ {
+				r.reserved[p/64] |= 1 << (p % 64)
+			}
+		}
+	}
+	// Where this process starts in the range: two runs at once do not
+	// try the same ports in step.
+	acceptNextPort.Store(uint32(clock.Now()))
+	return r, nil
+})
+
+type acceptPortRange struct {
+	lo, n    int
+	reserved [1 << 16 / 64]uint64 // bitmap by port
+}
+
+// acceptNextPort is where the producers' next search for a free client
+// port starts: each Add takes a port (pairs with the other producers'
+// Adds), so the ports go round the range and one is bound again only
+// after every other free one has been.
+var acceptNextPort atomic.Uint32
+
+// acceptBind binds client socket fd to 127.0.0.1 and a port it names,
+// the next free one of acceptPorts, and returns the port. A port bound
+// by its number stays the socket's until it is closed, even once a reset
+// has closed its connection; one the kernel picks (bind to port 0) is let
+// go as the connection closes (tcp_set_state's inet_put_port, without
+// SOCK_BINDPORT_LOCK). The waiter's close of its end sends that reset
+// before it swaps the connection's number out of seqs (numbered), and a
+// reset can meet a connect (connect-resets) while the connection is
+// still queued: the kernel could then give the port to the producer's
+// next connection, whose number would overwrite the first's, and the
+// ledger would count the first lost and the second duplicated.
+func acceptBind(fd int) (int, error) {
+	r, err := acceptPorts()
+	if err != nil {
+		return 0, err
+	}
+	for range r.n {
+		port := r.lo + int(acceptNextPort.Add(1)%uint32(r.n))
+		if r.reserved[port/64]&(1<<(port%64)) != 0 {
+			continue
+		}
+		err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}})
+		if err == nil {
+			return port, nil
+		}
+		if !errors.Is(err, unix.EADDRINUSE) {
+			return 0, fmt.Errorf("127.0.0.1:%d: %w", port, err)
+		}
+	}
+	return 0, fmt.Errorf("no free port on 127.0.0.1 in %d–%d: %w", r.lo, r.lo+r.n-1, unix.EADDRINUSE)
 }
