@@ -119,6 +119,14 @@ func TestSharedExactlyOnce(t *testing.T) {
 // blocked with no deadline, though one wake poll returns one of them.
 func TestSharedCloseReturnsEveryWaiter(t *testing.T) {
 	s := newSharedOrSkip(t)
+	// A user event's eventfd must be closed with the context, waiters or
+	// not. Registered before the waiters start: no Add while Waiters wait
+	// (notify.Waiter).
+	id, err := s.AddEvent(7)
+	if err != nil {
+		t.Fatalf("AddEvent: %v", err)
+	}
+	evfd := s.kinds.Get(id).FD
 	const W = 4
 	out := make(chan error, W)
 	for range W {
@@ -129,13 +137,6 @@ func TestSharedCloseReturnsEveryWaiter(t *testing.T) {
 			out <- err
 		}()
 	}
-	// A user event's eventfd must be closed with the context, waiters or
-	// not.
-	id, err := s.AddEvent(7)
-	if err != nil {
-		t.Fatalf("AddEvent: %v", err)
-	}
-	evfd := s.kinds.Get(id).FD
 	time.Sleep(100 * time.Millisecond)
 	done := make(chan error, 1)
 	go func() { done <- s.Close() }()
