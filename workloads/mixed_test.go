@@ -459,9 +459,11 @@ func TestMixedStarvation(t *testing.T) {
 	if us := s["user-starve-ns"]; us < float64(hold)*3/4 {
 		t.Errorf("user starvation %.0f ns with events held %v", us, hold)
 	}
-	if s["user-p99-ns"] < float64(hold)*3/4 {
-		t.Errorf("user p99 %.0f ns with events held %v", s["user-p99-ns"], hold)
-	}
+	// Not the user p99: a released event's latency is from the latest
+	// post it covers, which is recent when posts keep coming during the
+	// hold; with a handful of deliveries a repetition, the p99 is one
+	// event's and says nothing of the hold (it read 1.6 ms once in 40
+	// runs, 20 ms otherwise). Starvation is the metric that shows it.
 	if fs := s["fd-starve-ns"]; fs >= float64(hold)/2 {
 		t.Errorf("fd starvation %.0f ns, though fd events were never held", fs)
 	}

@@ -10,7 +10,7 @@ import (
 // multishot sources, e.g. "plain-oneshot", "coop-multishot".
 func Variants() []notify.Variant {
 	notes := map[Setup]string{
-		Plain:  "io_uring POLL_ADD, no task-running flags",
+		Plain:  "io_uring POLL_ADD, no task-running flags; several waiters may share the ring",
 		Coop:   "io_uring POLL_ADD, COOP_TASKRUN|SINGLE_ISSUER|DEFER_TASKRUN (open on the collecting thread)",
 		SQPoll: "io_uring POLL_ADD, SQPOLL kernel thread on --helper-cpu (default the consumer's; it wants a spare CPU; its time is the helper column)",
 	}

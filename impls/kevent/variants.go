@@ -35,6 +35,9 @@ func Variants() []notify.Variant {
 			if p == PathZach {
 				note += "; " + zachNote // after: an fd row's note starts with "emulated"
 			}
+			if p == PathSyscall {
+				note += "; several waiters may share the queue"
+			}
 			vs = append(vs, notify.Variant{
 				Backend: "kevent",
 				Name:    p.String() + "-" + src.String(),
@@ -66,7 +69,7 @@ func Variants() []notify.Variant {
 		Name:    "syscall-fd-oneshot",
 		Trigger: notify.Oneshot,
 		Sources: notify.SourceFD,
-		Note:    "emulated: fd readiness via epoll hook thread; ONESHOT, each re-arm a KEVENT_CTL_ADD, batched into kevent_ctl arrays where the workload batches (ctl_batch)",
+		Note:    "emulated: fd readiness via epoll hook thread; ONESHOT, each re-arm a KEVENT_CTL_ADD, batched into kevent_ctl arrays where the workload batches (ctl_batch); several waiters may share the queue",
 		Params:  pathParams(PathSyscall),
 		Open: func(o notify.Options) (notify.Notifier, error) {
 			s, err := NewShared(o)
