@@ -192,6 +192,21 @@ func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan r
 	})
 }
 
+// pinProducer pins the calling producer thread to cpuID. If the kernel
+// refuses, every order is answered with the refusal (failed makes the
+// report) and ok is false: the caller returns.
+func pinProducer[O, R any](cpuID int, name string, orders <-chan O, reports chan<- R, failed func(error) R) (unpin func(), ok bool) {
+	unpin, err := cpu.Pin(cpuID)
+	if err != nil {
+		err = fmt.Errorf("pin %s: %w", name, err)
+		for range orders {
+			reports <- failed(err)
+		}
+		return nil, false
+	}
+	return unpin, true
+}
+
 // producerLoop is the pinned producer thread of the workloads that fire
 // sources in passes (fanin, latency's capacity probe, scale, churn). For
 // each order it runs passes until the order's duration is over; pass fires
@@ -200,11 +215,8 @@ func faninProducer(cpuID int, src *sourceSet, n notify.Notifier, orders <-chan r
 // collector, which may be asleep with everything collected.
 func producerLoop(cpuID int, n notify.Notifier, orders <-chan repOrder, reports chan<- repReport, stop *atomic.Bool,
 	pass func(seq *uint64) (fired bool, err error)) {
-	unpin, err := cpu.Pin(cpuID)
-	if err != nil {
-		for range orders {
-			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
-		}
+	unpin, ok := pinProducer(cpuID, "producer", orders, reports, func(err error) repReport { return repReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()

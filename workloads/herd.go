@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 	"unsafe"
@@ -555,11 +554,8 @@ func herdProds(cfg Config, S int) []*herdProd {
 // Each firing takes the next number from seqs, which every producer of
 // the trial shares (the ledger wants 1..generated), and is stamped first.
 func herdProducer(p *herdProd, src *herdSrc, seqs *atomic.Uint64, interval time.Duration, stop *atomic.Bool) {
-	unpin, err := cpu.Pin(p.cpu)
-	if err != nil {
-		for range p.orders {
-			p.reports <- repReport{err: fmt.Errorf("pin producer %d: %w", p.id, err)}
-		}
+	unpin, ok := pinProducer(p.cpu, fmt.Sprintf("producer %d", p.id), p.orders, p.reports, func(err error) repReport { return repReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()
@@ -865,61 +861,57 @@ func herdOpenShared(res results.Result, open func() (notify.Notifier, error), v 
 // thread is a waiter's locked OS thread for the trial.
 // It answers on done once per order (the repetition's counts are then
 // the coordinator's to read) and once more when it has closed its
-// instance, after orders closes.
+// instance, after orders closes. A waiter whose setup failed answers
+// every order with that error.
 func (w *herdWaiter) thread(open func() (notify.Notifier, error), v notify.Variant, h *herdState, orders <-chan uint64, ready chan<- error, done chan<- *herdWaiter) {
 	defer func() { done <- w }()
 	if w.turn != nil {
 		<-w.turn
 	}
-	// Every way out of the setup lets the next waiter go on: a failed one
-	// waits for orders below, and the coordinator waits for every answer.
-	setUp := sync.OnceFunc(func() { close(w.setUp) })
-	defer setUp()
+	var undo []func()
+	defer func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}()
+	err := w.setUpOn(open, v, h, &undo)
+	close(w.setUp) // the next waiter registers now, whether or not this one could
+	ready <- err
+	for expect := range orders {
+		if err != nil {
+			w.err = err
+		} else {
+			w.rep(h, expect)
+		}
+		done <- w
+	}
+}
+
+// setUpOn pins the waiter's thread and opens what it waits on (its
+// multishot accept ring, or its own instance with its sources), adding
+// each step's undoing to undo.
+func (w *herdWaiter) setUpOn(open func() (notify.Notifier, error), v notify.Variant, h *herdState, undo *[]func()) error {
 	unpin, err := cpu.Pin(w.cpu)
 	if err != nil {
-		setUp()
-		ready <- fmt.Errorf("pin waiter %d: %w", w.id, err)
-		for range orders {
-			w.err = err
-			done <- w
-		}
-		return
+		return fmt.Errorf("pin waiter %d: %w", w.id, err)
 	}
-	defer unpin()
+	*undo = append(*undo, unpin)
 	if w.accFDs != nil {
 		a, err := iouring.NewAcceptor(h.src.fds[0])
 		if err != nil {
-			err = fmt.Errorf("waiter %d: %w", w.id, err)
-			setUp()
-			ready <- err
-			for range orders {
-				w.err = err
-				done <- w
-			}
-			return
+			return fmt.Errorf("waiter %d: %w", w.id, err)
 		}
 		w.macc = a
-		defer a.Close()
+		*undo = append(*undo, func() { a.Close() })
 	}
 	if w.own {
 		if err := w.openOwn(open, v, h.src); err != nil {
-			setUp()
-			ready <- err
-			for range orders {
-				w.err = err
-				done <- w
-			}
-			return
+			return err
 		}
-		defer w.n.Close()
+		*undo = append(*undo, func() { w.n.Close() })
 		w.w = w.n
 	}
-	setUp()
-	ready <- nil
-	for expect := range orders {
-		w.rep(h, expect)
-		done <- w
-	}
+	return nil
 }
 
 // openOwn opens the waiter's instance on its thread and registers its

@@ -14,7 +14,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/clock"
-	"kbench/internal/cpu"
 	"kbench/internal/rawsys"
 	"kbench/internal/rusage"
 )
@@ -207,11 +206,8 @@ const acceptHold = 50 * time.Millisecond
 // number is 0 again) and acceptHold has passed, the rest when the trial
 // ends. A producer closes only its own clients.
 func acceptProducer(p *herdProd, acc *acceptSrc, seqs *atomic.Uint64, interval time.Duration, stop *atomic.Bool) {
-	unpin, err := cpu.Pin(p.cpu)
-	if err != nil {
-		for range p.orders {
-			p.reports <- repReport{err: fmt.Errorf("pin producer %d: %w", p.id, err)}
-		}
+	unpin, ok := pinProducer(p.cpu, fmt.Sprintf("producer %d", p.id), p.orders, p.reports, func(err error) repReport { return repReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()

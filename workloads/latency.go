@@ -14,7 +14,6 @@ import (
 	"github.com/HdrHistogram/hdrhistogram-go"
 
 	"kbench/internal/clock"
-	"kbench/internal/cpu"
 	"kbench/internal/rusage"
 	"kbench/internal/work"
 	"kbench/notify"
@@ -331,11 +330,8 @@ type openProducer struct {
 }
 
 func (p *openProducer) loop(cpuID int, n notify.Notifier, orders <-chan *openOrder, reports chan<- repReport) {
-	unpin, err := cpu.Pin(cpuID)
-	if err != nil {
-		for range orders {
-			reports <- repReport{err: fmt.Errorf("pin producer: %w", err)}
-		}
+	unpin, ok := pinProducer(cpuID, "producer", orders, reports, func(err error) repReport { return repReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()

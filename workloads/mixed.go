@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"kbench/internal/clock"
-	"kbench/internal/cpu"
 	"kbench/internal/rusage"
 	"kbench/internal/work"
 	"kbench/notify"
@@ -920,11 +919,8 @@ type mixedProducer struct {
 }
 
 func (p *mixedProducer) run(cpuID int, orders <-chan mixedOrder, reports chan<- mixedReport) {
-	unpin, err := cpu.Pin(cpuID)
-	if err != nil {
-		for range orders {
-			reports <- mixedReport{err: fmt.Errorf("pin producer: %w", err)}
-		}
+	unpin, ok := pinProducer(cpuID, "producer", orders, reports, func(err error) mixedReport { return mixedReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()

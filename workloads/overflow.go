@@ -198,11 +198,8 @@ type burstReport struct {
 // The order is the number before the burst's first firing. Nobody collects
 // meanwhile, so no source can have two firings outstanding.
 func overflowProducer(cpuID int, src *sourceSet, B int, orders <-chan uint64, reports chan<- burstReport) {
-	unpin, err := cpu.Pin(cpuID)
-	if err != nil {
-		for range orders {
-			reports <- burstReport{err: fmt.Errorf("pin producer: %w", err)}
-		}
+	unpin, ok := pinProducer(cpuID, "producer", orders, reports, func(err error) burstReport { return burstReport{err: err} })
+	if !ok {
 		return
 	}
 	defer unpin()

@@ -153,20 +153,12 @@ func (n *Notifier) cancelKind(slot uint32) error {
 	if !s.armed {
 		return nil
 	}
-	sqe, err := n.nextSQE()
-	if err != nil {
-		return err
-	}
-	sqe.Opcode = uring.IORING_OP_POLL_REMOVE
+	op := uint8(uring.IORING_OP_POLL_REMOVE)
 	if s.kind == notify.KindTimer {
-		sqe.Opcode = uring.IORING_OP_TIMEOUT_REMOVE
+		op = uring.IORING_OP_TIMEOUT_REMOVE
 	}
-	sqe.FD = -1
-	sqe.Addr = kindData(slot, s.gen)
-	sqe.UserData = udRemove
-	if n.skipOK {
-		// Only a failure (ENOENT: it completed already) posts a CQE.
-		sqe.Flags = uring.IOSQE_CQE_SKIP_SUCCESS
+	if err := n.queueRemove(op, kindData(slot, s.gen)); err != nil {
+		return err
 	}
 	s.armed = false
 	return nil

@@ -199,20 +199,29 @@ func (n *Notifier) cancel(slot uint32) error {
 	if !r.armed {
 		return nil
 	}
+	if err := n.queueRemove(uring.IORING_OP_POLL_REMOVE, userData(slot, r.gen)); err != nil {
+		return err
+	}
+	r.armed = false
+	return nil
+}
+
+// queueRemove queues op (POLL_REMOVE, TIMEOUT_REMOVE) of the request whose
+// user_data is target.
+func (n *Notifier) queueRemove(op uint8, target uint64) error {
 	sqe, err := n.nextSQE()
 	if err != nil {
 		return err
 	}
-	sqe.Opcode = uring.IORING_OP_POLL_REMOVE
+	sqe.Opcode = op
 	sqe.FD = -1
-	sqe.Addr = userData(slot, r.gen)
+	sqe.Addr = target
 	sqe.UserData = udRemove
 	if n.skipOK {
-		// Only a failure (ENOENT: the poll had already completed) posts a
-		// CQE; it is dropped by its control bit anyway.
+		// Only a failure (ENOENT: the request had already completed) posts
+		// a CQE; it is dropped by its control bit anyway.
 		sqe.Flags = uring.IOSQE_CQE_SKIP_SUCCESS
 	}
-	r.armed = false
 	return nil
 }
 

@@ -200,7 +200,7 @@ func (s *Shared) Wake() error {
 // Close returns every blocked Wait with ErrClosed and releases the rings.
 // A CQE wakes the Waits blocked when it is posted; one that had seen the
 // gate open but not yet entered may enter after another has reaped that
-// CQE, so Close posts again each millisecond until every Wait has left.
+// CQE, so Close posts again every 100 µs until every Wait has left.
 func (s *Shared) Close() error {
 	if s.waiters.Load() == 0 {
 		return s.Notifier.Close()
@@ -209,21 +209,12 @@ func (s *Shared) Close() error {
 	if !n.gate.Close() {
 		return notify.ErrClosed
 	}
-	idle := make(chan struct{})
-	go func() {
-		n.gate.WaitIdle()
-		close(idle)
-	}()
 	var werr error
-	for done := false; !done; {
+	for !n.gate.Idle() {
 		if s.blocked.Load() > 0 && werr == nil {
 			werr = n.waker.post(1, &n.Counters)
 		}
-		select {
-		case <-idle:
-			done = true
-		case <-time.After(time.Millisecond):
-		}
+		time.Sleep(100 * time.Microsecond)
 	}
 	s.amu.Lock()
 	var aerr []error
