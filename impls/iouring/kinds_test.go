@@ -457,7 +457,10 @@ func TestTimerOneEnterPerExpiration(t *testing.T) {
 				delivered += ev[0].Data
 			}
 			d := n.Syscalls().Sub(before)
-			if d[notify.CallSubmit] != 0 || d.Total() > rounds {
+			// Two enters of slack: one interrupted by a signal (the Go
+			// runtime's preemption) is entered again; a re-arm per
+			// expiration would make twice as many.
+			if d[notify.CallSubmit] != 0 || d.Total() > rounds+2 {
 				t.Errorf("%d Waits (%d expirations) made %v system calls, want one wait each and no submit", rounds, delivered, d.Map())
 			}
 		})
