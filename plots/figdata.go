@@ -483,7 +483,7 @@ func Figures(ins []*Input) ([]*Fig, error) {
 			continue
 		}
 		f.Title = "Fan-in CPU per event by side"
-		f.Caption = "User plus system time of each pinned thread (RUSAGE_THREAD) per event, one panel per side; the helper is kevent's hook thread or io_uring's SQPOLL thread. " + intervalNote
+		f.Caption = "CPU time of each pinned thread (its thread CPU clock) per event, one panel per side; the helper is kevent's hook thread or io_uring's SQPOLL thread. " + intervalNote
 		add(f)
 	}
 	sp, err := spectrumFigures(ins, st)

@@ -8,6 +8,8 @@ import (
 	"math"
 	"os"
 	"strings"
+
+	"kbench/internal/rusage"
 )
 
 // MaxFileSize bounds what ReadJSON reads: a full suite with histograms is a
@@ -145,9 +147,8 @@ func (r *Result) validate() error {
 				return err
 			}
 		}
-		for _, u := range append([]rusageRef{{"producer", s.Producer.UserNs, s.Producer.SysNs, s.Producer.Nvcsw, s.Producer.Nivcsw},
-			{"consumer", s.Consumer.UserNs, s.Consumer.SysNs, s.Consumer.Nvcsw, s.Consumer.Nivcsw}}, helperRef(s)...) {
-			if u.user < 0 || u.sys < 0 || u.vcs < 0 || u.ivcs < 0 {
+		for _, u := range append([]rusageRef{{"producer", s.Producer}, {"consumer", s.Consumer}}, helperRef(s)...) {
+			if u.u.UserNs < 0 || u.u.SysNs < 0 || u.u.ThreadNs < 0 || u.u.Nvcsw < 0 || u.u.Nivcsw < 0 {
 				return fmt.Errorf("%s rep %d: negative %s CPU time or context switches", r.ID(), s.Rep, u.side)
 			}
 		}
@@ -184,15 +185,15 @@ func (r *Result) validate() error {
 }
 
 type rusageRef struct {
-	side                 string
-	user, sys, vcs, ivcs int64
+	side string
+	u    rusage.Usage
 }
 
 func helperRef(s Sample) []rusageRef {
 	if s.Helper == nil {
 		return nil
 	}
-	return []rusageRef{{"helper", s.Helper.UserNs, s.Helper.SysNs, s.Helper.Nvcsw, s.Helper.Nivcsw}}
+	return []rusageRef{{"helper", *s.Helper}}
 }
 
 func checkFinite(what string, v float64) error {

@@ -28,6 +28,7 @@ func TestReadJSONRefusesHostileFiles(t *testing.T) {
 		{"overflowing number", strings.Replace(good, "1000000", "1e400", 1), "not a kbench result file"},
 		{"negative count", strings.Replace(good, `"generated": 100`, `"generated": -100`, 1), "not a kbench result file"},
 		{"negative CPU time", strings.Replace(good, `"user_ns": 0`, `"user_ns": -5`, 1), "negative"},
+		{"negative thread clock", strings.Replace(good, `"user_ns": 0`, `"user_ns": 0, "cpu_ns": -5`, 1), "negative"},
 		{"unknown status", strings.Replace(good, `"status": "ok"`, `"status": "great"`, 1), "unknown status"},
 		{"unnamed workload", strings.Replace(good, `"workload": "fanin"`, `"workload": ""`, 1), "must be named"},
 		{"other schema", strings.Replace(good, Schema, "other/v9", 1), "schema"},

@@ -71,7 +71,7 @@ type Sample struct {
 	Collected uint64 `json:"collected"`
 	Lost      uint64 `json:"lost"`
 	Dup       uint64 `json:"dup"`
-	// CPU per side, from getrusage(RUSAGE_THREAD).
+	// CPU per side: getrusage(RUSAGE_THREAD) and the thread's CPU clock.
 	Producer rusage.Usage  `json:"producer"`
 	Consumer rusage.Usage  `json:"consumer"`
 	Helper   *rusage.Usage `json:"helper,omitempty"`

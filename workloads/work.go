@@ -44,7 +44,7 @@ func collectorWork(cfg Config, w Workload, res *results.Result) (*work.Loop, flo
 
 // threadCPUPerCall measures one event's work in this thread's CPU time
 // (work.Loop.Measure), the clock the collector's own figures are in
-// (getrusage), so that the two can be subtracted: the least of three runs
+// (the thread CPU clock), so that the two can be subtracted: the least of three runs
 // of about a millisecond.
 func threadCPUPerCall(l *work.Loop) float64 {
 	best := 0.0
