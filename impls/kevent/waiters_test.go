@@ -2,8 +2,11 @@ package kevent
 
 import (
 	"errors"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"kbench/notify"
 )
@@ -146,4 +149,128 @@ func pathOf(name string) (Path, bool) {
 		}
 	}
 	return 0, false
+}
+
+// TestSharedQueueWithSignals: a shared queue holding a signal kevent (the
+// owner's thread's signals) and a user kevent, the owner collecting beside
+// two Waiters. The owner sleeps in ppoll on its signalfd and the Waiters
+// on the futex; a signal raised while all three sleep wakes the owner,
+// whose drain readies the kevent for whichever collector dequeues it, and
+// a user firing must reach every kind of sleeper. Every unit is collected
+// exactly once across the three, and Close returns the Waiters.
+func TestSharedQueueWithSignals(t *testing.T) {
+	const sig = 43
+	onLockedThread(t, func() {
+		s, err := NewShared(notify.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		blockSignal(t, sig)
+		tid := unix.Gettid()
+		if _, err := s.AddSignal(sig, 1); err != nil {
+			t.Fatal(err)
+		}
+		uid, err := s.AddEvent(2) // a counting user event: Post's values add up
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sigs, users atomic.Uint64
+		var bad atomic.Value
+		count := func(evs []notify.Event) {
+			for _, e := range evs {
+				switch {
+				case e.Token == 1 && e.Kind == notify.KindSignal:
+					sigs.Add(e.Data)
+				case e.Token == 2 && e.Kind == notify.KindUser:
+					users.Add(e.Data)
+				default:
+					bad.Store(e)
+				}
+			}
+		}
+		const W = 2
+		ws := []notify.Waiter{s.NewWaiter(), s.NewWaiter()} // the queue is shared from here on
+		// The owner alone asleep (in ppoll on its signalfd): a Post from
+		// another thread must wake it through the wake eventfd.
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			s.Post(uid, 1)
+		}()
+		ev := make([]notify.Event, 8)
+		start := time.Now()
+		if k, err := s.Wait(ev, 1, 5*time.Second); err != nil || k != 1 || time.Since(start) > 2*time.Second {
+			t.Fatalf("the owner asleep alone: Wait = %d, %v after %v; want the Post, woken", k, err, time.Since(start))
+		}
+		count(ev[:1])
+		closed := make(chan error, W)
+		for _, w := range ws {
+			go func() {
+				ev := make([]notify.Event, 8)
+				for {
+					k, err := w.Wait(ev, 1, 10*time.Second)
+					if err != nil {
+						closed <- err
+						return
+					}
+					count(ev[:k])
+				}
+			}()
+		}
+		waitSleepers(t, s, W)
+		// ownerUntil collects on the owner's thread until done holds.
+		ownerUntil := func(what string, done func() bool) {
+			t.Helper()
+			deadline := time.Now().Add(10 * time.Second)
+			for !done() {
+				if time.Now().After(deadline) {
+					t.Fatalf("%s: %d signals and %d user units collected (%v)", what, sigs.Load(), users.Load(), bad.Load())
+				}
+				k, err := s.Wait(ev, 1, 20*time.Millisecond)
+				if err != nil {
+					t.Fatal(err)
+				}
+				count(ev[:k])
+			}
+		}
+		// One signal, raised while the owner and both Waiters sleep.
+		go func() {
+			time.Sleep(20 * time.Millisecond)
+			notify.RaiseSignal(tid, sig)
+		}()
+		ownerUntil("one signal", func() bool { return sigs.Load() == 1 })
+		// User firings and signals from another thread while all collect.
+		const posts, raises = 2000, 20
+		go func() {
+			for i := range posts {
+				if err := s.Post(uid, 1); err != nil {
+					bad.Store(err)
+					return
+				}
+				if i%(posts/raises) == 0 {
+					notify.RaiseSignal(tid, sig) // a real-time signal: each raise queued
+				}
+			}
+		}()
+		ownerUntil("posting", func() bool { return users.Load() == 1+posts && sigs.Load() == 1+raises })
+		k, _ := s.Wait(ev, 0, 20*time.Millisecond) // a stray second delivery would show here
+		count(ev[:k])
+		time.Sleep(20 * time.Millisecond) // and in the Waiters' counts
+		if e := bad.Load(); e != nil {
+			t.Errorf("an event of neither source, or a failed Post: %+v", e)
+		}
+		if sigs.Load() != 1+raises || users.Load() != 1+posts {
+			t.Errorf("collected %d signals and %d user units, want %d and %d", sigs.Load(), users.Load(), 1+raises, 1+posts)
+		}
+		s.Close()
+		for range W {
+			select {
+			case err := <-closed:
+				if !errors.Is(err, notify.ErrClosed) {
+					t.Errorf("a Waiter closed out returned %v, want ErrClosed", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Close left a Waiter asleep")
+			}
+		}
+	})
 }
