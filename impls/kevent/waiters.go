@@ -40,7 +40,10 @@ import (
 // every Wait, the owner's included, translates the queue's records against
 // the registration table under one lock, never held while it sleeps. The
 // owner alone drains the signal storages (signal kevents follow the
-// thread that registered them, as the patch's task storage did).
+// thread that registered them, as the patch's task storage did). Where the
+// patch readied a signal kevent at delivery, here the owner's collection
+// does: a signal raised while the owner is not collecting wakes no Waiter
+// until the owner next collects.
 type Shared struct {
 	*Notifier
 	mu sync.Mutex

@@ -154,10 +154,11 @@ func pathOf(name string) (Path, bool) {
 // TestSharedQueueWithSignals: a shared queue holding a signal kevent (the
 // owner's thread's signals) and a user kevent, the owner collecting beside
 // two Waiters. The owner sleeps in ppoll on its signalfd and the Waiters
-// on the futex; a signal raised while all three sleep wakes the owner,
-// whose drain readies the kevent for whichever collector dequeues it, and
-// a user firing must reach every kind of sleeper. Every unit is collected
-// exactly once across the three, and Close returns the Waiters.
+// on the futex: a Post must wake the owner asleep alone (through the wake
+// eventfd); a signal raised while all three sleep wakes the owner, whose
+// drain readies the kevent for whichever collector dequeues it; with user
+// firings and signals arriving while all three collect, every unit is
+// collected exactly once across them. Close returns the Waiters.
 func TestSharedQueueWithSignals(t *testing.T) {
 	const sig = 43
 	onLockedThread(t, func() {
