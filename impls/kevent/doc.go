@@ -207,6 +207,10 @@
 //	                                                                                                other thread can); sleeps ppoll on it;
 //	                                                                                                a storage per (thread, signal);
 //	                                                                                                ret_data counts what signalfd read
+//	                                                                                                (a shared queue: only the owner's
+//	                                                                                                collection reads it; a signal raised
+//	                                                                                                while the owner does not collect
+//	                                                                                                readies nothing until it does)
 //	user events with a value (kbench's Post)               kinds.go: AddEvent, Post; ctl.go:      variant: a unotify kevent whose READY
 //	                                                         readyOne                               entry carries the value in ret_data,
 //	                                                                                                summed into the kevent's (t30's READY
