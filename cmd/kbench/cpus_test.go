@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,24 +139,7 @@ func TestCPUListProducerRefusals(t *testing.T) {
 		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, c, c)}, "none of the selected workloads runs several"},
 		{[]string{fmt.Sprintf("--cpus=%d,%d/%d", p, c, c), "--workload=fidelity"}, "none of the selected workloads runs several"},
 	} {
-		out := filepath.Join(t.TempDir(), "out")
-		args := append([]string{"run", "--impl=epoll/et", "--workload=fanin", "--quick", "--out=" + out}, tc.args...)
-		var stdout, stderr bytes.Buffer
-		err := run(&stdout, &stderr, args)
-		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%q: %v, want a usage error (exit 2)", tc.args, err)
-			continue
-		}
-		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
-			t.Errorf("%q: %q, want one line with %q", tc.args, msg, tc.want)
-		}
-		if stdout.Len() > 0 {
-			t.Errorf("%q: something ran: %s", tc.args, stdout.String())
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Errorf("%q: --out directory made before the arguments were checked", tc.args)
-		}
+		checkRefusedRun(t, []string{"--impl=epoll/et", "--workload=fanin"}, tc.args, tc.want)
 	}
 	// Several producers for a workload that runs them are accepted.
 	_, cfg, _, _, err := parseRun("run", io.Discard, []string{"--impl=epoll/et", "--workload=herd,fanin", "--no-files", fmt.Sprintf("--cpus=%d,%d/%d", p, c, c)})

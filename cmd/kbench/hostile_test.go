@@ -63,25 +63,33 @@ func TestHostileArgsExit2(t *testing.T) {
 		{[]string{"--set=sources=1,sources=2"}, "sources given twice"},
 		{[]string{"--set=sources=99999999999999999999"}, "not an integer"},
 	} {
-		out := filepath.Join(t.TempDir(), "out")
-		args := append([]string{"run", "--impl=epoll/lt", "--workload=fanin", "--quick", "--out=" + out}, tc.args...)
-		// Later flags win: the case's --impl and --workload replace the defaults above.
-		var stdout, stderr bytes.Buffer
-		err := run(&stdout, &stderr, args)
-		var ue usageError
-		if !errors.As(err, &ue) {
-			t.Errorf("%q: %v, want a usage error (exit 2)", tc.args, err)
-			continue
-		}
-		if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, tc.want) {
-			t.Errorf("%q: %q, want one line with %q", tc.args, msg, tc.want)
-		}
-		if stdout.Len() > 0 {
-			t.Errorf("%q: something ran: %s", tc.args, stdout.String())
-		}
-		if _, err := os.Stat(out); !os.IsNotExist(err) {
-			t.Errorf("%q: --out directory made before the arguments were checked", tc.args)
-		}
+		// Later flags win: the case's --impl and --workload replace the defaults.
+		checkRefusedRun(t, []string{"--impl=epoll/lt", "--workload=fanin"}, tc.args, tc.want)
+	}
+}
+
+// checkRefusedRun runs "kbench run --quick" with base, then args, into a
+// fresh --out directory, and checks what bad input must give: a usage
+// error (exit 2) on one line saying want, nothing run, no directory made.
+func checkRefusedRun(t *testing.T, base, args []string, want string) {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	all := append(append([]string{"run", "--quick", "--out=" + out}, base...), args...)
+	var stdout, stderr bytes.Buffer
+	err := run(&stdout, &stderr, all)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("%q: %v, want a usage error (exit 2)", args, err)
+		return
+	}
+	if msg := err.Error(); strings.Contains(msg, "\n") || !strings.Contains(msg, want) {
+		t.Errorf("%q: %q, want one line with %q", args, msg, want)
+	}
+	if stdout.Len() > 0 {
+		t.Errorf("%q: something ran: %s", args, stdout.String())
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("%q: --out directory made before the arguments were checked", args)
 	}
 }
 
