@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"kbench/impls/iouring/uring"
-	"kbench/internal/clock"
 	"kbench/notify"
 )
 
@@ -107,18 +106,11 @@ func (s *Shared) Wait(events []notify.Event, min int, timeout time.Duration) (in
 // fewer, whoever reaped the CQEs that woke it.
 func (w *sharedWaiter) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
 	s, n := w.s, w.s.Notifier
-	timeout, err := notify.WaitArgs("iouring", events, min, timeout)
+	budget, err := n.beginWait(events, min, timeout)
 	if err != nil {
 		return 0, err
 	}
-	if !n.gate.Enter() {
-		return 0, notify.ErrClosed
-	}
 	defer n.gate.Exit()
-	var deadline int64
-	if timeout > 0 {
-		deadline = clock.Now() + int64(timeout)
-	}
 	got := 0
 	for {
 		s.mu.Lock()
@@ -140,11 +132,9 @@ func (w *sharedWaiter) Wait(events []notify.Event, min int, timeout time.Duratio
 		if n.woken.Swap(false) {
 			return got, nil
 		}
-		left := time.Duration(-1) // no limit
-		if timeout >= 0 {
-			if left = time.Duration(deadline - clock.Now()); timeout == 0 || left <= 0 {
-				return got, nil
-			}
+		left, ok := budget.left()
+		if !ok {
+			return got, nil
 		}
 		if w.area == nil {
 			if w.area, err = s.newArea(); err != nil {

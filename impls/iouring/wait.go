@@ -11,21 +11,48 @@ import (
 	"kbench/notify"
 )
 
+// waitBudget is one Wait's time: its timeout (-1 for none, 0 to poll) and
+// the deadline a positive one sets.
+type waitBudget struct {
+	timeout  time.Duration
+	deadline int64
+}
+
+// beginWait checks a Wait's arguments and enters the gate (the caller
+// exits it), starting the Wait's clock.
+func (n *Notifier) beginWait(events []notify.Event, min int, timeout time.Duration) (waitBudget, error) {
+	timeout, err := notify.WaitArgs("iouring", events, min, timeout)
+	if err != nil {
+		return waitBudget{}, err
+	}
+	if !n.gate.Enter() {
+		return waitBudget{}, notify.ErrClosed
+	}
+	b := waitBudget{timeout: timeout}
+	if timeout > 0 {
+		b.deadline = clock.Now() + int64(timeout)
+	}
+	return b, nil
+}
+
+// left is how long a Wait may still block (-1: no limit); false once the
+// time is up, or at once for a polling Wait.
+func (b waitBudget) left() (time.Duration, bool) {
+	if b.timeout < 0 {
+		return -1, true
+	}
+	left := time.Duration(b.deadline - clock.Now())
+	return left, b.timeout > 0 && left > 0
+}
+
 // Wait collects events as notify/doc.go describes: user-space reaping first,
 // one io_uring_enter per step only for what is missing.
 func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (int, error) {
-	timeout, err := notify.WaitArgs("iouring", events, min, timeout)
+	budget, err := n.beginWait(events, min, timeout)
 	if err != nil {
 		return 0, err
 	}
-	if !n.gate.Enter() {
-		return 0, notify.ErrClosed
-	}
 	defer n.gate.Exit()
-	var deadline int64
-	if timeout > 0 {
-		deadline = clock.Now() + int64(timeout)
-	}
 
 	got, err := n.collect(events, 0)
 	if err != nil {
@@ -55,11 +82,9 @@ func (n *Notifier) Wait(events []notify.Event, min int, timeout time.Duration) (
 		if n.woken.Swap(false) {
 			return got, nil
 		}
-		left := time.Duration(-1) // no limit
-		if timeout >= 0 {
-			if left = time.Duration(deadline - clock.Now()); timeout == 0 || left <= 0 {
-				return n.poll(events, got)
-			}
+		left, ok := budget.left()
+		if !ok {
+			return n.poll(events, got)
 		}
 		want := uint32(min - got)
 		if e := n.ring.CQ.Entries(); want > e {
