@@ -53,6 +53,24 @@ func herdByName(rows []results.Result) map[string]results.Result {
 	return m
 }
 
+// measuredRows picks the named rows, failing the test for each missing or
+// not measured.
+func measuredRows(t *testing.T, rows map[string]results.Result, names ...string) map[string]results.Result {
+	t.Helper()
+	out := map[string]results.Result{}
+	for _, name := range names {
+		switch r, ok := rows[name]; {
+		case !ok:
+			t.Errorf("no row %s", name)
+		case !r.Status.Measured():
+			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
+		default:
+			out[name] = r
+		}
+	}
+	return out
+}
+
 func herdValue(t *testing.T, r results.Result, name string) float64 {
 	t.Helper()
 	if len(r.Samples) != 1 {
@@ -342,17 +360,8 @@ func TestHerdTwoProducers(t *testing.T) {
 	cfg := twoProducerCfg(t)
 	cfg.Reps = 2
 	rows := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Herd))
-	for _, name := range []string{"epoll/et shard W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2", "epoll/et shard W2",
-		"kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd shard W2"} {
-		r, ok := rows[name]
-		if !ok {
-			t.Errorf("no row %s", name)
-			continue
-		}
-		if !r.Status.Measured() {
-			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
-			continue
-		}
+	for name, r := range measuredRows(t, rows, "epoll/et shard W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2", "epoll/et shard W2",
+		"kevent/syscall-fd repl W2", "kevent/syscall-fd repl-all W2", "kevent/syscall-fd shard W2") {
 		checkTwoProducers(t, name, r, cfg)
 		_, col, _, _ := r.Totals()
 		if n := totalHist(t, r); n != int64(col) {
@@ -385,17 +394,8 @@ func TestAcceptTwoProducers(t *testing.T) {
 	cfg := twoProducerCfg(t)
 	cfg.Params = map[string]int{"waiters": 2, "interval_us": 100}
 	rows := herdByName(runHerdRows(context.Background(), cfg, herdVariants(t, "epoll/et", "kevent/syscall-fd"), Accept))
-	for _, name := range []string{"epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
-		"epoll/et reuseport W2", "kevent/syscall-fd repl-all W2"} {
-		r, ok := rows[name]
-		if !ok {
-			t.Errorf("no row %s", name)
-			continue
-		}
-		if !r.Status.Measured() {
-			t.Errorf("%s: %s (%s)", name, r.Status, r.Reason)
-			continue
-		}
+	for name, r := range measuredRows(t, rows, "epoll/et reuseport W1", "epoll/et shared W2", "epoll/et repl W2", "epoll/et repl-excl W2",
+		"epoll/et reuseport W2", "kevent/syscall-fd repl-all W2") {
 		checkTwoProducers(t, name, r, cfg)
 	}
 }
